@@ -1,0 +1,113 @@
+/**
+ * The errors pariter throws. Every one is an `Error` subclass with a `name`
+ * equal to its class name and, where another error caused it, a `cause`.
+ *
+ * Tell them apart with `instanceof` (or `name`), never by message text.
+ *
+ * @packageDocumentation
+ */
+
+/**
+ * An argument was of the right type but outside its allowed range.
+ *
+ * It is a `RangeError`, thrown synchronously by the call that received the
+ * argument, before any thread starts.
+ *
+ * @example
+ * ```ts
+ * try { fromRange(10, 0); } catch (e) { e instanceof RangeError; } // true
+ * ```
+ */
+export class ArgumentRangeError extends RangeError {
+  override name = 'ArgumentRangeError';
+}
+
+/**
+ * An argument was of the wrong type or shape.
+ *
+ * It is a `TypeError`, thrown synchronously by the call that received the
+ * argument, before any thread starts.
+ *
+ * @example
+ * ```ts
+ * try { fromRange(4).union([1, 2] as never); } catch (e) { e instanceof TypeError; } // true
+ * ```
+ */
+export class ArgumentTypeError extends TypeError {
+  override name = 'ArgumentTypeError';
+}
+
+/**
+ * An API was used in a way its current state does not allow: iterating a
+ * `ParallelIterator` directly, reading one iterator from two consumers at
+ * once, or calling `getMetrics()` outside a local function.
+ *
+ * Like a locked `ReadableStream`, it is a `TypeError`.
+ *
+ * @example
+ * ```ts
+ * try { fromRange(4)[Symbol.asyncIterator](); } catch (e) { e instanceof UsageError; } // true
+ * ```
+ */
+export class UsageError extends TypeError {
+  override name = 'UsageError';
+}
+
+/**
+ * A pull was rejected because its iterator was closed while the pull waited.
+ *
+ * @example
+ * ```ts
+ * const local = fromRange(4).gatherSync();
+ * const pending = local.next();
+ * await local.return(); // `pending` rejects with a ClosedError
+ * ```
+ */
+export class ClosedError extends Error {
+  override name = 'ClosedError';
+}
+
+/** Where a {@link ShardError} happened. */
+export interface ShardErrorOrigin {
+  /** The printed name of the iterator whose shard failed. */
+  readonly iterator: string;
+  /** The index of the failing shard, from 0. */
+  readonly shard: number;
+}
+
+/**
+ * A shard failed: its function threw or rejected, its worker died, or an item
+ * could not be sent between threads.
+ *
+ * The original error is `cause` (rebuilt in the calling thread with its
+ * `name`, `message` and `stack`). When a run ends with a `ShardError`, all of
+ * its workers have been stopped.
+ *
+ * @example
+ * ```ts
+ * try {
+ *   await fromRange(4).forEach(() => { throw new Error('boom'); }).take(1);
+ * } catch (e) {
+ *   (e as ShardError).shard; // 0
+ *   ((e as ShardError).cause as Error).message; // 'boom'
+ * }
+ * ```
+ */
+export class ShardError extends Error {
+  override name = 'ShardError';
+  /** The printed name of the iterator whose shard failed. */
+  readonly iterator: string;
+  /** The index of the failing shard, from 0. */
+  readonly shard: number;
+
+  /**
+   * @param origin - the iterator and shard that failed
+   * @param message - what happened and what to do about it
+   * @param cause - the original error
+   */
+  constructor(origin: ShardErrorOrigin, message: string, cause?: unknown) {
+    super(`${origin.iterator} shard ${origin.shard}: ${message}`, { cause });
+    this.iterator = origin.iterator;
+    this.shard = origin.shard;
+  }
+}

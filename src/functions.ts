@@ -1,0 +1,81 @@
+import { ArgumentTypeError } from './errors';
+import { MODULE_FN, STATEFUL, loadModuleExport, resolveSpecifier } from './internal/shipping';
+import { describeValue, functionArg } from './internal/validate';
+
+/**
+ * Makes a stateful function for a parallel `forEach` (or `filter`,
+ * `combine`): `factory` runs once per shard, in that shard's worker, and the
+ * function it returns keeps its state across that shard's items, in order.
+ *
+ * The factory is shipped by its source text like any shard function, so it
+ * sees only its `context`. Called in the calling thread (in a
+ * `LocalIterator`), the result runs `factory` once on its first call.
+ *
+ * @param factory - returns the per-shard function
+ * @returns a function to pass where a shard function is expected
+ * @throws ArgumentTypeError when `factory` is not a function
+ * @example
+ * ```ts
+ * const sums = fromRange(5, 1).forEach(
+ *   stateful(() => { let total = 0; return (x: number) => [(total += x), x]; }),
+ * );
+ * await sums.take(5); // [[0, 0], [1, 1], [3, 2], [6, 3], [10, 4]]
+ * ```
+ */
+export function stateful<T, U>(factory: () => (item: T) => U): (item: T) => U {
+  functionArg('factory', factory);
+  let instance: ((item: T) => U) | undefined;
+  const fn = (item: T): U => {
+    instance ??= factory();
+    if (typeof instance !== 'function') {
+      throw new ArgumentTypeError(
+        `Expected the factory given to stateful() to return a function, got ${describeValue(instance)}`,
+      );
+    }
+    return instance(item);
+  };
+  return Object.assign(fn, { [STATEFUL]: factory });
+}
+
+/**
+ * A function exported by a module, loaded in each worker: for shard code
+ * that needs imports. JavaScript modules (CommonJS or ES) and, under
+ * ts-node, TypeScript modules work.
+ *
+ * A relative `specifier` is resolved against the working directory when
+ * `moduleFn` is called; a bare one is resolved in the worker from the working
+ * directory. In the calling thread (in a `LocalIterator`) the function loads
+ * the module on its first call and returns a promise.
+ *
+ * @param specifier - a path (absolute, relative, or `file:` URL) or a package name
+ * @param exportName - the export to use (default `'default'`; a CommonJS
+ *   module's `module.exports` serves as its default)
+ * @returns a function to pass where a shard function is expected
+ * @throws ArgumentTypeError when `specifier` or `exportName` is not a non-empty string
+ * @example
+ * ```ts
+ * await fromRange(4).forEach(moduleFn('./spec/fixtures/double.js', 'double')).take(4); // [0, 4, 2, 6]
+ * ```
+ */
+export function moduleFn<T = unknown, U = unknown>(
+  specifier: string,
+  exportName = 'default',
+): (item: T) => Promise<U> {
+  for (const [name, value] of [
+    ['specifier', specifier],
+    ['exportName', exportName],
+  ] as const) {
+    if (typeof value !== 'string' || value === '') {
+      throw new ArgumentTypeError(
+        `Expected \`${name}\` to be a non-empty string, got ${describeValue(value)}`,
+      );
+    }
+  }
+  const resolved = resolveSpecifier(specifier);
+  let loaded: Promise<(item: T) => U> | undefined;
+  const fn = async (item: T): Promise<U> => {
+    loaded ??= loadModuleExport(resolved, exportName) as Promise<(item: T) => U>;
+    return (await loaded)(item);
+  };
+  return Object.assign(fn, { [MODULE_FN]: [resolved, exportName] as const });
+}

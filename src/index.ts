@@ -1,0 +1,24 @@
+/**
+ * pariter: parallel iterators for Node.js. Sharded, lazy, pull-based RxJS
+ * pipelines that run in worker threads, read in the calling thread with
+ * `gatherSync()` or `gatherAsync()`.
+ *
+ * @packageDocumentation
+ */
+export { fromItems, fromRange, fromIterators } from './create';
+export type { IteratorsOptions, Source, SourceOptions } from './create';
+export { ParallelIterator } from './parallelIterator';
+export type { ReadAheadOptions } from './parallelIterator';
+export { LocalIterator } from './localIterator';
+export { stateful, moduleFn } from './functions';
+export type { ContextOptions, ForEachOptions, ItemFn } from './internal/options';
+export {
+  ArgumentRangeError,
+  ArgumentTypeError,
+  ClosedError,
+  ShardError,
+  UsageError,
+} from './errors';
+export type { ShardErrorOrigin } from './errors';
+export { batch, combine, flatten, shuffle } from '../operators/index';
+export type { FlattenItem } from '../operators/index';

@@ -1,0 +1,42 @@
+/**
+ * @internal
+ * Types and checks shared by the public methods that take functions.
+ */
+import { ArgumentTypeError } from '../errors';
+import { describeValue } from './validate';
+
+/**
+ * A function applied to each item: it may return a promise, or be an object
+ * with a `call(item)` method (a stateful callable).
+ */
+export type ItemFn<T, U> = ((item: T) => U | PromiseLike<U>) | { call(item: T): U | PromiseLike<U> };
+
+/** Options of the methods whose function runs in shards. */
+export interface ContextOptions {
+  /**
+   * Values the function may use by name: structured-cloned into each worker
+   * (a `SharedArrayBuffer` is shared).
+   */
+  readonly context?: Readonly<Record<string, unknown>>;
+}
+
+/** Options of `forEach`. */
+export interface ForEachOptions extends ContextOptions {
+  /**
+   * How many calls run at once per shard (default 1; 0 = unbounded, up to
+   * 1024 items held per shard). Above 1, results come in completion order and
+   * the shard reads ahead of its consumer.
+   */
+  readonly maxConcurrency?: number;
+}
+
+/** A local callable for `fn`: a function, or an object's `call` method. */
+export function callableOf<T, U>(name: string, fn: ItemFn<T, U>): (item: T) => U | PromiseLike<U> {
+  if (typeof fn === 'function') return fn;
+  if (typeof fn === 'object' && fn !== null && typeof fn.call === 'function') {
+    return (item) => fn.call(item);
+  }
+  throw new ArgumentTypeError(
+    `Expected \`${name}\` to be a function or an object with a \`call(item)\` method, got ${describeValue(fn)}`,
+  );
+}

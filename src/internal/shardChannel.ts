@@ -1,0 +1,210 @@
+/**
+ * @internal
+ * The calling thread's side of one shard: it starts the shard's worker on the
+ * first pull, asks for items with credit (`numAsync` requests of one item, or
+ * of a batch when `batchMs` > 0), buffers what arrives, feeds `feed` sources,
+ * and turns every failure into a {@link ShardError}.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import { ClosedError, ShardError, type ShardErrorOrigin } from '../errors';
+import { isPromiseLike } from './mapAsync';
+import { deserializeError, serializeError, type FromShard, type ShardPlan, type ToShard } from './protocol';
+import type { Puller } from './pullPipeline';
+import { startShardThread, type ShardThread } from './threadHost';
+
+/** How a shard is read. */
+export interface ReadOptions {
+  /** Requests kept in flight (each one item, or one batch with `batchMs`). */
+  readonly numAsync: number;
+  /** When > 0, each request is a batch the worker fills for up to this long. */
+  readonly batchMs: number;
+}
+
+/** What one shard runs: its plan, and for a `feed` source, what feeds it. */
+export interface ShardSetup {
+  readonly plan: ShardPlan;
+  readonly feed?: () => Puller<unknown>;
+}
+
+/** The largest batch one request asks for with `batchMs` > 0. */
+export const MAX_BATCH = 4096;
+
+/** The outcome of {@link ShardChannel.take}. */
+export type Taken = { readonly kind: 'item'; readonly value: unknown } | { readonly kind: 'wait' | 'end' };
+
+export class ShardChannel {
+  private thread: ShardThread | undefined;
+  private port: MessagePort | undefined;
+  private started = false;
+  private closed = false;
+  private ended = false;
+  private failure: Error | undefined;
+  /** Requests sent (or waiting to be sent) and not yet answered. */
+  private outstanding = 0;
+  private unsent = 0;
+  private readonly chunks: unknown[][] = [];
+  private feeder: Puller<unknown> | undefined;
+  private readonly origin: ShardErrorOrigin;
+
+  /**
+   * @param onEvent - called when a message changes what `take` returns, with
+   *   the number of `take` outcomes it added (items, or 1 for end or error)
+   */
+  constructor(
+    private readonly setup: ShardSetup,
+    private readonly options: ReadOptions,
+    private readonly onEvent: (outcomes: number) => void,
+  ) {
+    this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
+  }
+
+  /** Keeps `numAsync` requests in flight; starts the worker on first use. */
+  topUp(): void {
+    if (this.closed || this.ended || this.failure) return;
+    while (this.outstanding + this.chunks.length < this.options.numAsync) {
+      this.outstanding++;
+      this.unsent++;
+    }
+    if (!this.started) {
+      this.started = true;
+      void this.start();
+    }
+    this.flush();
+  }
+
+  /** The next item in order, or what the shard is waiting on. */
+  take(): Taken {
+    const chunk = this.chunks[0];
+    if (chunk) {
+      const value = chunk.shift();
+      if (chunk.length === 0) this.chunks.shift();
+      return { kind: 'item', value };
+    }
+    if (this.failure) throw this.failure;
+    if (this.closed) throw new ClosedError(`${this.origin.iterator} was closed while a pull waited for shard ${this.origin.shard}`);
+    return this.ended ? { kind: 'end' } : { kind: 'wait' };
+  }
+
+  /** Stops the worker; a pull still waiting rejects with a {@link ClosedError}. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    this.port?.close();
+    this.onEvent(1);
+    await this.thread?.terminate();
+  }
+
+  private fail(message: string, cause: unknown): void {
+    if (this.failure || this.closed) return;
+    this.failure = new ShardError(this.origin, message, cause);
+    this.outstanding = 0;
+    this.updateRef();
+    this.onEvent(1);
+  }
+
+  private async start(): Promise<void> {
+    let thread: ShardThread;
+    try {
+      thread = await startShardThread();
+    } catch (error) {
+      this.fail('its worker could not start', error);
+      return;
+    }
+    this.thread = thread;
+    if (this.closed) {
+      await thread.terminate();
+      return;
+    }
+    this.port = thread.port;
+    thread.onExit((code) =>
+      this.fail(
+        `its worker exited unexpectedly with code ${code}`,
+        new Error(`Worker exited with code ${code}`),
+      ),
+    );
+    this.port.on('message', (message: FromShard) => this.receive(message));
+    try {
+      this.send({ type: 'init', plan: this.setup.plan });
+    } catch (error) {
+      this.fail(
+        'its source or its functions\' context cannot be sent to a worker (use plain data, or a function source that builds the data in the worker)',
+        error,
+      );
+      return;
+    }
+    thread.unref();
+    this.flush();
+  }
+
+  private send(message: ToShard): void {
+    this.port?.postMessage(message);
+  }
+
+  private flush(): void {
+    if (!this.port || this.closed) return;
+    const n = this.options.batchMs > 0 ? MAX_BATCH : 1;
+    for (; this.unsent > 0; this.unsent--) {
+      this.send({ type: 'request', n, batchMs: this.options.batchMs });
+    }
+    this.updateRef();
+  }
+
+  /** Only a port that waits for an answer keeps the process alive. */
+  private updateRef(): void {
+    if (!this.port) return;
+    if (this.outstanding > 0 && !this.closed) this.port.ref();
+    else this.port.unref();
+  }
+
+  private receive(message: FromShard): void {
+    if (this.closed || this.failure) return;
+    switch (message.type) {
+      case 'items':
+        this.outstanding--;
+        this.chunks.push(message.items as unknown[]);
+        this.updateRef();
+        this.onEvent(message.items.length);
+        return;
+      case 'end':
+        this.outstanding--;
+        this.updateRef();
+        if (!this.ended) {
+          this.ended = true;
+          this.onEvent(1);
+        }
+        return;
+      case 'error':
+        this.fail(message.hint, deserializeError(message.error));
+        return;
+      case 'pull':
+        void this.feed(message.n);
+        return;
+    }
+  }
+
+  private async feed(n: number): Promise<void> {
+    this.feeder ??= this.setup.feed?.();
+    const items: unknown[] = [];
+    let done = false;
+    try {
+      while (items.length < n && this.feeder) {
+        const next = this.feeder.next();
+        const result = isPromiseLike(next) ? await next : next;
+        if (result.done) {
+          done = true;
+          break;
+        }
+        items.push(result.value);
+      }
+      if (!this.feeder) done = true;
+      this.send({ type: 'feed', items, done });
+    } catch (error) {
+      if (this.closed) return;
+      try {
+        this.send({ type: 'feedError', error: serializeError(error) });
+      } catch {
+        this.fail('its source failed', error);
+      }
+    }
+  }
+}

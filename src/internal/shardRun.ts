@@ -1,0 +1,139 @@
+/**
+ * @internal
+ * One cold run over a set of shards, and the ways to read it: round robin
+ * (`gatherSync`), as ready (`gatherAsync`), one item of each shard per step
+ * (`batchAcrossShards`), or a single shard (`getShard`). Each reader is a
+ * {@link Puller}; any failure or the end of reading stops every worker of the
+ * run.
+ */
+import type { Puller } from './pullPipeline';
+import { ShardChannel, type ReadOptions, type ShardSetup } from './shardChannel';
+
+/** Strict reading: one item requested at a time, none ahead. */
+export const STRICT: ReadOptions = { numAsync: 1, batchMs: 0 };
+
+export class ShardRun {
+  readonly channels: ShardChannel[];
+  /** Shard indices in the order their `take` outcomes arrived. */
+  readonly arrivals: number[] = [];
+  private waiter: (() => void) | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(
+    shards: readonly ShardSetup[],
+    options: ReadOptions,
+    private readonly onClose: (run: ShardRun) => void = () => undefined,
+  ) {
+    this.channels = shards.map(
+      (setup, index) =>
+        new ShardChannel(setup, options, (outcomes) => {
+          for (let i = 0; i < outcomes; i++) this.arrivals.push(index);
+          this.wake();
+        }),
+    );
+  }
+
+  /** Resolves at the next event of any shard. */
+  event(): Promise<void> {
+    return new Promise((resolve) => (this.waiter = resolve));
+  }
+
+  /** Stops every worker of the run; resolves when their threads are gone. */
+  close(): Promise<void> {
+    this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(() =>
+      this.onClose(this),
+    );
+    return this.closing;
+  }
+
+  private wake(): void {
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.();
+  }
+}
+
+/** A reader that stops the run when it fails or ends. */
+function reader(run: ShardRun, next: () => Promise<IteratorResult<unknown>>): Puller<unknown> {
+  return {
+    next: async () => {
+      try {
+        const result = await next();
+        if (result.done) await run.close();
+        return result;
+      } catch (error) {
+        await run.close();
+        throw error;
+      }
+    },
+    return: () => run.close(),
+  };
+}
+
+const DONE: IteratorResult<unknown> = { done: true, value: undefined };
+
+/** Deterministic round robin over the active shards; an exhausted shard drops out. */
+export function gatherSync(run: ShardRun): Puller<unknown> {
+  const active = [...run.channels];
+  let turn = 0;
+  return reader(run, async () => {
+    while (active.length > 0) {
+      turn %= active.length;
+      const channel = active[turn] as ShardChannel;
+      channel.topUp();
+      const taken = channel.take();
+      if (taken.kind === 'item') {
+        turn++;
+        return { done: false, value: taken.value };
+      }
+      if (taken.kind === 'end') active.splice(turn, 1);
+      else await run.event();
+    }
+    return DONE;
+  });
+}
+
+/** Items as they become ready, in arrival order; per-shard order is kept. */
+export function gatherAsync(run: ShardRun): Puller<unknown> {
+  let active = run.channels.length;
+  return reader(run, async () => {
+    for (;;) {
+      for (const channel of run.channels) channel.topUp();
+      const index = run.arrivals.shift();
+      if (index === undefined) {
+        if (active === 0) return DONE;
+        await run.event();
+        continue;
+      }
+      const taken = (run.channels[index] as ShardChannel).take();
+      if (taken.kind === 'item') return { done: false, value: taken.value };
+      if (taken.kind === 'end') active--;
+    }
+  });
+}
+
+/** One item from each active shard per step, in shard order. */
+export function batchAcrossShards(run: ShardRun): Puller<unknown> {
+  let active = [...run.channels];
+  return reader(run, async () => {
+    while (active.length > 0) {
+      for (const channel of active) channel.topUp();
+      const items: unknown[] = [];
+      const stillActive: ShardChannel[] = [];
+      for (const channel of active) {
+        let taken = channel.take();
+        while (taken.kind === 'wait') {
+          await run.event();
+          taken = channel.take();
+        }
+        if (taken.kind === 'item') {
+          items.push(taken.value);
+          stillActive.push(channel);
+        }
+      }
+      active = stillActive;
+      if (items.length > 0) return { done: false, value: items };
+    }
+    return DONE;
+  });
+}

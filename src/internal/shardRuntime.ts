@@ -1,0 +1,156 @@
+/**
+ * @internal
+ * What runs inside a shard's worker: it builds the shard's source and
+ * pipeline from its plan and answers requests on the shard's port, computing
+ * no more than was asked.
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
+import { deserializeError, serializeError } from './protocol';
+import { PullPipeline, type Puller } from './pullPipeline';
+import { hintFor, loadFunction } from './shipping';
+import { functionSource, itemsSource, rangeSource } from './sources';
+import type { Stage, TransformFn } from './stages';
+import { pipelineOf } from './stages';
+import { describeValue } from './validate';
+
+/** A source fed by the calling thread, one `pull` at a time. */
+class FeedSource implements Puller<unknown> {
+  private buffer: unknown[] = [];
+  private done = false;
+  private waiting: { resolve: () => void; reject: (error: unknown) => void } | undefined;
+
+  constructor(private readonly send: (message: FromShard) => void) {}
+
+  async next(): Promise<IteratorResult<unknown>> {
+    if (this.buffer.length === 0 && !this.done) {
+      await new Promise<void>((resolve, reject) => {
+        this.waiting = { resolve, reject };
+        this.send({ type: 'pull', n: 1 });
+      });
+    }
+    if (this.buffer.length > 0) return { done: false, value: this.buffer.shift() };
+    return { done: true, value: undefined };
+  }
+
+  feed(message: Extract<ToShard, { type: 'feed' | 'feedError' }>): void {
+    const waiting = this.waiting;
+    this.waiting = undefined;
+    if (message.type === 'feedError') {
+      waiting?.reject(deserializeError(message.error));
+      return;
+    }
+    this.buffer.push(...message.items);
+    if (message.done) this.done = true;
+    waiting?.resolve();
+  }
+}
+
+async function loadStage(op: OpSpec): Promise<Stage> {
+  switch (op.op) {
+    case 'forEach':
+      return { op: 'forEach', fn: await loadFunction(op.fn), maxConcurrency: op.maxConcurrency };
+    case 'filter':
+      return { op: 'filter', fn: await loadFunction(op.fn) };
+    case 'transform':
+      return { op: 'transform', fn: (await loadFunction(op.fn)) as unknown as TransformFn };
+    case 'localShuffle':
+      return { op: 'shuffle', size: op.size, seed: op.seed };
+    case 'batch':
+    case 'flatten':
+      return op;
+  }
+}
+
+async function openSource(spec: SourceSpec, repeat: boolean, feed: () => FeedSource): Promise<Puller<unknown>> {
+  switch (spec.kind) {
+    case 'items':
+      return itemsSource(spec.items, repeat);
+    case 'range':
+      return rangeSource(spec.start, spec.end, repeat);
+    case 'function': {
+      const fn = (await loadFunction(spec.fn)) as () => unknown;
+      return functionSource(() => fn(), repeat);
+    }
+    case 'feed':
+      return feed();
+  }
+}
+
+/** Finds the first item that cannot be cloned, for the error message. */
+function uncloneable(items: readonly unknown[]): unknown {
+  for (const item of items) {
+    try {
+      structuredClone(item);
+    } catch {
+      return item;
+    }
+  }
+  return undefined;
+}
+
+/** Runs one shard on `port` until the calling thread terminates the worker. */
+export function runShard(port: MessagePort): void {
+  let feedSource: FeedSource | undefined;
+  let failed = false;
+  const send = (message: FromShard): void => port.postMessage(message);
+  const fail = (error: unknown, hint = hintFor(error)): void => {
+    if (failed) return;
+    failed = true;
+    send({ type: 'error', error: serializeError(error), hint });
+  };
+  process.on('uncaughtException', (error) => fail(error));
+  process.on('unhandledRejection', (error) => fail(error));
+
+  let pipeline: Promise<PullPipeline<unknown>> | undefined;
+  let queue: Promise<void> = Promise.resolve();
+
+  const serve = async (n: number, batchMs: number): Promise<void> => {
+    if (failed || !pipeline) return;
+    let pulled;
+    try {
+      pulled = await (await pipeline).pull(n, batchMs);
+    } catch (error) {
+      fail(error);
+      return;
+    }
+    if (pulled.done) {
+      send({ type: 'end' });
+      return;
+    }
+    try {
+      send({ type: 'items', items: pulled.items });
+    } catch (error) {
+      const item = uncloneable(pulled.items);
+      fail(
+        error,
+        `An item cannot be sent between threads (${describeValue(item)}): ${hintFor(error)}. Turn it into plain data (numbers, strings, arrays, plain objects) before it leaves the shard`,
+      );
+    }
+  };
+
+  port.on('message', (message: ToShard) => {
+    switch (message.type) {
+      case 'init': {
+        const { plan } = message;
+        pipeline = build(plan, () => (feedSource = new FeedSource(send)));
+        pipeline.catch((error: unknown) => fail(error));
+        return;
+      }
+      case 'request':
+        queue = queue.then(() => serve(message.n, message.batchMs));
+        return;
+      case 'feed':
+      case 'feedError':
+        feedSource?.feed(message);
+        return;
+    }
+  });
+}
+
+async function build(plan: ShardPlan, feed: () => FeedSource): Promise<PullPipeline<unknown>> {
+  const stages = await Promise.all(plan.ops.map(loadStage));
+  const source = await openSource(plan.source, plan.repeat, feed);
+  return new PullPipeline(source, pipelineOf(stages));
+}
+

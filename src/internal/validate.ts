@@ -1,0 +1,160 @@
+/**
+ * Argument checks shared by pariter's public functions, and the short value
+ * descriptions their error messages use.
+ *
+ * Every message has the form ``Expected `name` to be <what>, got <value>``.
+ *
+ * @internal
+ * @packageDocumentation
+ */
+
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
+
+/** Longest string content {@link describeValue} shows before it truncates. */
+const MAX_STRING_LENGTH = 40;
+
+/**
+ * Describes a value in a few words, for error messages.
+ *
+ * Numbers, bigints, booleans, symbols, `null` and `undefined` are printed as
+ * they are (`0`, `-0`, `NaN`, `-1.5`, `10n`, `true`, `null`). Strings are
+ * single-quoted and cut to 40 characters, the last being `…` when cut.
+ * Functions read `a function`, arrays `an array of length N`, and other objects
+ * `an object (ClassName)`, or `an object` when plain or nameless.
+ *
+ * @param value - any value
+ * @returns a short description, never throwing (not even for a hostile Proxy)
+ *
+ * @example
+ * ```ts
+ * describeValue(1.5); // '1.5'
+ * describeValue('abc'); // "'abc'"
+ * describeValue([1, 2]); // 'an array of length 2'
+ * describeValue(new Map()); // 'an object (Map)'
+ * ```
+ */
+export function describeValue(value: unknown): string {
+  switch (typeof value) {
+    case 'number':
+      return Object.is(value, -0) ? '-0' : String(value);
+    case 'bigint':
+      return `${value}n`;
+    case 'string':
+      return `'${truncate(value)}'`;
+    case 'function':
+      return 'a function';
+    case 'object':
+      return value === null ? 'null' : describeObject(value);
+    default:
+      return String(value); // boolean, symbol, undefined
+  }
+}
+
+function truncate(text: string): string {
+  return text.length <= MAX_STRING_LENGTH ? text : `${text.slice(0, MAX_STRING_LENGTH - 1)}…`;
+}
+
+function describeObject(value: object): string {
+  try {
+    if (Array.isArray(value)) {
+      return `an array of length ${value.length}`;
+    }
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto === null || proto === Object.prototype) {
+      return 'an object';
+    }
+    const name: unknown = (proto as { constructor?: { name?: unknown } }).constructor?.name;
+    return typeof name === 'string' && name !== '' ? `an object (${name})` : 'an object';
+  } catch {
+    return 'an object';
+  }
+}
+
+function message(name: string, what: string, value: unknown): string {
+  return `Expected \`${name}\` to be ${what}, got ${describeValue(value)}`;
+}
+
+/**
+ * Checks that an argument is an integer of at least 1.
+ *
+ * @param name - the argument's name, as the caller wrote it
+ * @param value - the argument
+ * @returns `value`, typed as a number
+ * @throws {@link ArgumentRangeError} unless `value` is a number that is an integer >= 1
+ *
+ * @example
+ * ```ts
+ * positiveInteger('n', 3); // 3
+ * positiveInteger('n', 0); // throws ArgumentRangeError: Expected `n` to be a positive integer, got 0
+ * ```
+ */
+export function positiveInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+    throw new ArgumentRangeError(message(name, 'a positive integer', value));
+  }
+  return value;
+}
+
+/**
+ * Checks that an argument is an integer of at least 0.
+ *
+ * @param name - the argument's name, as the caller wrote it
+ * @param value - the argument
+ * @returns `value`, typed as a number
+ * @throws {@link ArgumentRangeError} unless `value` is a number that is an integer >= 0
+ *
+ * @example
+ * ```ts
+ * nonNegativeInteger('numAsync', 0); // 0
+ * nonNegativeInteger('numAsync', -1); // throws ArgumentRangeError
+ * ```
+ */
+export function nonNegativeInteger(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new ArgumentRangeError(message(name, 'a non-negative integer', value));
+  }
+  return value;
+}
+
+/**
+ * Checks that an argument is a finite number of at least 0.
+ *
+ * @param name - the argument's name, as the caller wrote it
+ * @param value - the argument
+ * @returns `value`, typed as a number
+ * @throws {@link ArgumentRangeError} unless `value` is a finite number >= 0
+ *
+ * @example
+ * ```ts
+ * nonNegativeNumber('batchMs', 2.5); // 2.5
+ * nonNegativeNumber('batchMs', Infinity); // throws ArgumentRangeError
+ * ```
+ */
+export function nonNegativeNumber(name: string, value: unknown): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+    throw new ArgumentRangeError(message(name, 'a non-negative number', value));
+  }
+  return value;
+}
+
+/**
+ * Checks that an argument is a function.
+ *
+ * @typeParam F - the argument's declared type
+ * @param name - the argument's name, as the caller wrote it
+ * @param value - the argument
+ * @returns `value`, unchanged
+ * @throws {@link ArgumentTypeError} unless `typeof value === 'function'`
+ *
+ * @example
+ * ```ts
+ * functionArg('fn', (x: number) => x); // the function
+ * functionArg('fn', 42); // throws ArgumentTypeError: Expected `fn` to be a function, got 42
+ * ```
+ */
+export function functionArg<F>(name: string, value: F): F {
+  if (typeof value !== 'function') {
+    throw new ArgumentTypeError(message(name, 'a function', value));
+  }
+  return value;
+}

@@ -1,0 +1,287 @@
+import { inspect } from 'node:util';
+import type { OperatorFunction } from 'rxjs';
+import { UsageError } from './errors';
+import { PullPipeline, type Puller } from './internal/pullPipeline';
+import { pipelineOf, type Stage } from './internal/stages';
+import { functionArg, nonNegativeInteger, positiveInteger } from './internal/validate';
+import { callableOf, type ForEachOptions, type ItemFn } from './internal/options';
+import type { FlattenItem } from '../operators/flatten';
+import { shuffle } from '../operators/shuffle';
+
+/**
+ * @internal
+ * Where a `LocalIterator`'s items come from: created on the first pull and
+ * shared by the iterators derived from it.
+ */
+export interface LocalSource {
+  /** The shared puller, created on first use. */
+  open(): Puller<unknown>;
+  /** Stops what the source started (workers, inputs); resolves when they are gone. */
+  close(): Promise<void>;
+}
+
+/**
+ * A stream of items read in the calling thread: an `AsyncIterableIterator`
+ * (`for await`, `next()`, `return()`), read by one consumer at a time.
+ *
+ * A `LocalIterator` comes from a gather of a {@link ParallelIterator}
+ * (`gatherSync()`, `gatherAsync()`, `batchAcrossShards()`, `getShard(i)`).
+ * Its transformations run in the calling thread, so closures are fine here.
+ * Each returns a new iterator over the same source. Nothing is read until a
+ * consumer pulls, and each item is pulled only when the consumer asks: after
+ * a gather, `fn(x_i)` of a following `forEach` runs before `x_{i+1}` is
+ * requested from its shard.
+ *
+ * Exhausting it, `return()` (also by `break` out of `for await`), `take(n)`
+ * or an error stops the workers of its run.
+ *
+ * @example
+ * ```ts
+ * const local = fromRange(4).gatherSync().forEach((x) => x * 10);
+ * for await (const x of local) console.log(x); // 0, 20, 10, 30
+ * ```
+ */
+export class LocalIterator<T> implements AsyncIterableIterator<T> {
+  private pipeline: PullPipeline<T> | undefined;
+  private reading = false;
+  private done = false;
+
+  /** @internal */
+  constructor(
+    private readonly source: LocalSource,
+    private readonly stages: readonly Stage[],
+    private readonly label: string,
+  ) {}
+
+  /**
+   * Pulls the next item.
+   *
+   * @returns the next item, or `{ done: true }` once the stream is exhausted
+   *   (its workers are then stopped)
+   * @throws ShardError when a shard failed; UsageError when another `next()`
+   *   of this iterator is still pending
+   */
+  async next(): Promise<IteratorResult<T>> {
+    if (this.reading) {
+      throw new UsageError(
+        `${String(this)} is read by one consumer at a time: wait for the pending next() before calling it again`,
+      );
+    }
+    if (this.done) return { done: true, value: undefined };
+    this.reading = true;
+    try {
+      this.pipeline ??= new PullPipeline<T>(this.source.open(), pipelineOf<T>(this.stages));
+      const pulled = await this.pipeline.pull(1);
+      if (pulled.done) {
+        await this.return();
+        return { done: true, value: undefined };
+      }
+      return { done: false, value: pulled.items[0] as T };
+    } catch (error) {
+      await this.return();
+      throw error;
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /**
+   * Stops reading: the workers of this iterator's run are stopped.
+   *
+   * @returns `{ done: true }` once they are gone
+   */
+  async return(): Promise<IteratorResult<T>> {
+    this.done = true;
+    this.pipeline?.close();
+    await this.source.close();
+    return { done: true, value: undefined };
+  }
+
+  /** @returns this iterator */
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  private derive<U>(stage: Stage, label: string): LocalIterator<U> {
+    return new LocalIterator<U>(this.source, [...this.stages, stage], `${this.label}.${label}`);
+  }
+
+  /**
+   * Maps each item with `fn` in the calling thread.
+   *
+   * @param fn - a function (may return a promise) or an object with a
+   *   `call(item)` method
+   * @param options - `maxConcurrency` (default 1; 0 = unbounded): how many
+   *   calls run at once. Above 1, results come in completion order and items
+   *   are pulled ahead of the consumer
+   * @returns a new iterator of the results
+   * @throws ArgumentTypeError for a non-function; ArgumentRangeError for a bad `maxConcurrency`
+   * @example
+   * ```ts
+   * await fromRange(4).gatherSync().forEach(async (x) => x + 1).take(4); // [1, 3, 2, 4]
+   * ```
+   */
+  forEach<U>(fn: ItemFn<T, U>, options: Omit<ForEachOptions, 'context'> = {}): LocalIterator<U> {
+    const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
+    const call = callableOf('fn', fn) as (item: unknown) => unknown;
+    return this.derive({ op: 'forEach', fn: call, maxConcurrency }, 'forEach()');
+  }
+
+  /**
+   * Keeps the items for which `fn` returns a truthy value (or a promise of one).
+   *
+   * @param fn - the predicate
+   * @returns a new iterator
+   * @throws ArgumentTypeError when `fn` is not a function
+   * @example
+   * ```ts
+   * await fromRange(4).gatherSync().filter((x) => x < 3).take(4); // [0, 2, 1]
+   * ```
+   */
+  filter(fn: (item: T) => unknown): LocalIterator<T> {
+    return this.derive({ op: 'filter', fn: functionArg('fn', fn) as (item: unknown) => unknown }, 'filter()');
+  }
+
+  /**
+   * Groups items into arrays of `n`; the last one may be shorter.
+   *
+   * @param n - the batch size, a positive integer
+   * @returns a new iterator of arrays
+   * @throws ArgumentRangeError when `n` is not a positive integer
+   * @example
+   * ```ts
+   * await fromRange(4, 1).gatherSync().batch(3).take(2); // [[0, 1, 2], [3]]
+   * ```
+   */
+  batch(n: number): LocalIterator<T[]> {
+    return this.derive({ op: 'batch', n: positiveInteger('n', n) }, `batch(${n})`);
+  }
+
+  /**
+   * Emits the items of each item (each must be iterable) one by one.
+   *
+   * @returns a new iterator
+   * @example
+   * ```ts
+   * await fromItems([[1, 2], [3]], 1).gatherSync().flatten().take(3); // [1, 2, 3]
+   * ```
+   */
+  flatten(): LocalIterator<FlattenItem<T>> {
+    return this.derive({ op: 'flatten' }, 'flatten()');
+  }
+
+  /**
+   * `forEach(fn).flatten()`, named `combine()`.
+   *
+   * @param fn - maps an item to an iterable (or a promise of one)
+   * @returns a new iterator
+   * @throws ArgumentTypeError when `fn` is not a function
+   * @example
+   * ```ts
+   * await fromRange(2, 1).gatherSync().combine((x) => [x, x]).take(4); // [0, 0, 1, 1]
+   * ```
+   */
+  combine<U>(fn: ItemFn<T, Iterable<U>>): LocalIterator<U> {
+    const call = callableOf('fn', fn) as (item: unknown) => unknown;
+    return new LocalIterator<U>(
+      this.source,
+      [...this.stages, { op: 'forEach', fn: call, maxConcurrency: 1 }, { op: 'flatten' }],
+      `${this.label}.combine()`,
+    );
+  }
+
+  /**
+   * A buffered shuffle, as in Ray: items wait in a buffer of
+   * `shuffleBufferSize` and leave it in random order. The same `seed` gives
+   * the same order.
+   *
+   * @param shuffleBufferSize - the buffer size, a positive integer
+   * @param seed - a seed for a reproducible order
+   * @returns a new iterator
+   * @throws ArgumentRangeError for a bad size or seed
+   * @example
+   * ```ts
+   * await fromRange(8, 1).gatherSync().shuffle(4, 42).take(8); // a permutation of 0..7
+   * ```
+   */
+  shuffle(shuffleBufferSize: number, seed?: number): LocalIterator<T> {
+    shuffle(shuffleBufferSize, seed); // checks the arguments at the call
+    return this.derive(
+      { op: 'shuffle', size: shuffleBufferSize, seed },
+      `shuffle(shuffleBufferSize=${shuffleBufferSize}, seed=${String(seed)})`,
+    );
+  }
+
+  /**
+   * Applies an RxJS operator to the stream, in the calling thread.
+   *
+   * Items are offered to the operator as the consumer asks for them; an
+   * operator that holds items back asynchronously (`delay`, `bufferTime`) lets
+   * the iterator pull ahead while it waits.
+   *
+   * @param operator - any `OperatorFunction`
+   * @returns a new iterator of the operator's output
+   * @throws ArgumentTypeError when `operator` is not a function
+   * @example
+   * ```ts
+   * await fromRange(4, 1).gatherSync().transform(scan((a, x) => a + x, 0)).take(4); // [0, 1, 3, 6]
+   * ```
+   */
+  transform<U>(operator: OperatorFunction<T, U>): LocalIterator<U> {
+    const op = functionArg('operator', operator);
+    return this.derive(
+      { op: 'transform', fn: (source$) => op(source$ as never) },
+      'transform()',
+    );
+  }
+
+  /**
+   * Reads up to `n` items, then stops the run's workers.
+   *
+   * @param n - how many items at most, a non-negative integer
+   * @returns the items read
+   * @throws ArgumentRangeError for a bad `n`; ShardError when a shard failed
+   * @example
+   * ```ts
+   * await fromRange(4).gatherSync().take(3); // [0, 2, 1]
+   * ```
+   */
+  async take(n: number): Promise<T[]> {
+    const count = nonNegativeInteger('n', n);
+    const items: T[] = [];
+    try {
+      while (items.length < count) {
+        const result = await this.next();
+        if (result.done) break;
+        items.push(result.value);
+      }
+    } finally {
+      await this.return();
+    }
+    return items;
+  }
+
+  /**
+   * Prints up to `n` items with `console.log`, then stops the run's workers.
+   *
+   * @param n - how many items at most (default 20)
+   * @throws ArgumentRangeError for a bad `n`; ShardError when a shard failed
+   * @example
+   * ```ts
+   * await fromRange(2, 1).gatherSync().show(); // prints 0 and 1
+   * ```
+   */
+  async show(n = 20): Promise<void> {
+    for (const item of await this.take(n)) console.log(item);
+  }
+
+  /** @returns the printed name, e.g. `LocalIterator[ParallelIterator[fromRange[4, shards=2]].gatherSync()]` */
+  toString(): string {
+    return `LocalIterator[${this.label}]`;
+  }
+
+  /** @internal */
+  [inspect.custom](): string {
+    return this.toString();
+  }
+}
