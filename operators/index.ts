@@ -17,3 +17,6 @@ export { combine } from './combine';
 export { flatten } from './flatten';
 export type { FlattenItem } from './flatten';
 export { shuffle } from './shuffle';
+export { parallelMap } from './parallelMap';
+export type { ParallelMapOptions } from './parallelMap';
+export { parallelFilter } from './parallelFilter';

@@ -1,4 +1,6 @@
+import { isObservable, type Observable } from 'rxjs';
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
+import { ObservableFeed, type OverflowPolicy } from './internal/observableFeed';
 import { ParallelIterator, type ShardTemplate } from './parallelIterator';
 import { checkContext, shipFunction } from './internal/shipping';
 import { openIterable, repeating } from './internal/sources';
@@ -184,4 +186,70 @@ export function fromIterators<T>(
   });
   const name = options.name ?? `fromIterators[shards=${sources.length}${repeatLabel(repeat)}]`;
   return new ParallelIterator<T>(name, templates);
+}
+
+/** Options of `fromObservable`. */
+export interface ObservableSourceOptions {
+  /** How many shards, each with its own worker (default 2). */
+  readonly numShards?: number;
+  /**
+   * Items that may wait per shard in the calling thread before `onOverflow`
+   * applies (default 1024).
+   */
+  readonly bufferSize?: number;
+  /**
+   * When the source pushes past `bufferSize` for a shard: `'buffer'`
+   * (default) keeps buffering; `'error'` ends the run with a `ShardError`
+   * whose cause is an `OverflowError`.
+   */
+  readonly onOverflow?: OverflowPolicy;
+}
+
+/**
+ * A `ParallelIterator` whose shards are fed round robin from an Observable in
+ * the calling thread: item `i` goes to shard `i mod numShards`, so parallel
+ * transformations and gathers apply to a live stream.
+ *
+ * Each gather subscribes to `source$` once, on its first pull, and
+ * unsubscribes when the run ends. A shard takes an item from its queue only
+ * when it computes; items the source pushes meanwhile wait, up to
+ * `bufferSize` per shard before `onOverflow` applies. The source's error ends
+ * the run with a `ShardError` whose cause is that error.
+ *
+ * @param source$ - the Observable
+ * @param options - `numShards` (2), `bufferSize` (1024), `onOverflow` (`'buffer'`)
+ * @returns the iterator, printed as `ParallelIterator[fromObservable[shards=2]]`
+ * @throws ArgumentTypeError when `source$` is not an Observable;
+ *   ArgumentRangeError for bad counts
+ * @example
+ * ```ts
+ * await fromObservable(of(1, 2, 3, 4)).forEach((x) => x * 10).gatherSync().take(4); // [10, 20, 30, 40]
+ * ```
+ */
+export function fromObservable<T>(
+  source$: Observable<T>,
+  options: ObservableSourceOptions = {},
+): ParallelIterator<T> {
+  if (!isObservable(source$)) {
+    throw new ArgumentTypeError(`Expected \`source$\` to be an Observable, got ${describeValue(source$)}`);
+  }
+  const numShards = positiveInteger('numShards', options.numShards ?? 2);
+  const bufferSize = positiveInteger('bufferSize', options.bufferSize ?? 1024);
+  const onOverflow = options.onOverflow ?? 'buffer';
+  if (onOverflow !== 'buffer' && onOverflow !== 'error') {
+    throw new ArgumentTypeError(
+      `Expected \`onOverflow\` to be 'buffer' or 'error', got ${describeValue(onOverflow)}`,
+    );
+  }
+  const key = {};
+  const templates = Array.from({ length: numShards }, (_, shard): ShardTemplate => ({
+    source: { kind: 'feed' },
+    repeat: false,
+    ops: [],
+    feed: (scope) =>
+      scope
+        .shared(key, () => new ObservableFeed(source$, numShards, { mode: 'roundRobin', bufferSize, onOverflow }))
+        .puller(shard),
+  }));
+  return new ParallelIterator<T>(`fromObservable[shards=${numShards}]`, templates);
 }

@@ -111,3 +111,17 @@ export class ShardError extends Error {
     this.shard = origin.shard;
   }
 }
+
+/**
+ * An Observable fed pariter faster than its workers took items, past the
+ * buffer it was given, under `onOverflow: 'error'`.
+ *
+ * @example
+ * ```ts
+ * interval(0).pipe(parallelMap(slow, { bufferSize: 10, onOverflow: 'error' }));
+ * // errors with an OverflowError once 10 items wait
+ * ```
+ */
+export class OverflowError extends Error {
+  override name = 'OverflowError';
+}

@@ -5,8 +5,8 @@
  *
  * @packageDocumentation
  */
-export { fromItems, fromRange, fromIterators } from './create';
-export type { IteratorsOptions, Source, SourceOptions } from './create';
+export { fromItems, fromRange, fromIterators, fromObservable } from './create';
+export type { IteratorsOptions, ObservableSourceOptions, Source, SourceOptions } from './create';
 export { ParallelIterator } from './parallelIterator';
 export type { ReadAheadOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
@@ -16,9 +16,17 @@ export {
   ArgumentRangeError,
   ArgumentTypeError,
   ClosedError,
+  OverflowError,
   ShardError,
   UsageError,
 } from './errors';
 export type { ShardErrorOrigin } from './errors';
-export { batch, combine, flatten, shuffle } from '../operators/index';
-export type { FlattenItem } from '../operators/index';
+export {
+  batch,
+  combine,
+  flatten,
+  parallelFilter,
+  parallelMap,
+  shuffle,
+} from '../operators/index';
+export type { FlattenItem, ParallelMapOptions } from '../operators/index';

@@ -1,5 +1,5 @@
 import { inspect } from 'node:util';
-import type { OperatorFunction } from 'rxjs';
+import { Observable, type OperatorFunction } from 'rxjs';
 import { UsageError } from './errors';
 import { PullPipeline, type Puller } from './internal/pullPipeline';
 import { pipelineOf, type Stage } from './internal/stages';
@@ -273,6 +273,46 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    */
   async show(n = 20): Promise<void> {
     for (const item of await this.take(n)) console.log(item);
+  }
+
+  /**
+   * A cold Observable of this iterator's items. Subscribing starts reading;
+   * the next item is pulled only after the subscriber's `next` returned, so
+   * a synchronous subscriber sets the pace. Unsubscribing, an error or
+   * completion stops the run's workers. An iterator is read once: a second
+   * subscription while the first is reading errors with a `UsageError`.
+   *
+   * `from(localIterator)` of RxJS works too; this one also stops the workers
+   * when the subscriber unsubscribes while a pull is pending.
+   *
+   * @returns the Observable
+   * @example
+   * ```ts
+   * await lastValueFrom(fromRange(4).gatherSync().asObservable().pipe(toArray())); // [0, 2, 1, 3]
+   * ```
+   */
+  asObservable(): Observable<T> {
+    return new Observable<T>((subscriber) => {
+      let stopped = false;
+      const pump = async (): Promise<void> => {
+        while (!stopped) {
+          const result = await this.next();
+          if (stopped) return;
+          if (result.done) {
+            subscriber.complete();
+            return;
+          }
+          subscriber.next(result.value);
+        }
+      };
+      pump().catch((error: unknown) => {
+        if (!stopped) subscriber.error(error);
+      });
+      return () => {
+        stopped = true;
+        this.return().catch(() => undefined);
+      };
+    });
   }
 
   /** @returns the printed name, e.g. `LocalIterator[ParallelIterator[fromRange[4, shards=2]].gatherSync()]` */

@@ -8,7 +8,7 @@ import { LocalIterator, type LocalSource } from './localIterator';
 import type { ContextOptions, ForEachOptions, ItemFn } from './internal/options';
 import type { OpSpec, SourceSpec } from './internal/protocol';
 import type { Puller } from './internal/pullPipeline';
-import type { ReadOptions, ShardSetup } from './internal/shardChannel';
+import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
 import {
   STRICT,
   ShardRun,
@@ -30,7 +30,7 @@ export interface ShardTemplate {
   readonly repeat: boolean;
   readonly ops: readonly OpSpec[];
   /** For a `feed` source: what feeds it, from the calling thread. */
-  readonly feed?: () => Puller<unknown>;
+  readonly feed?: (scope: RunScope) => Puller<unknown>;
 }
 
 /** Options of `gatherAsync` and `getShard`. */

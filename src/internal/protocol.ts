@@ -47,7 +47,13 @@ export type SourceSpec =
 
 /** One transformation in a shard's pipeline. */
 export type OpSpec =
-  | { readonly op: 'forEach'; readonly fn: ShippedFn; readonly maxConcurrency: number }
+  | {
+      readonly op: 'forEach';
+      readonly fn: ShippedFn;
+      readonly maxConcurrency: number;
+      /** Items are `[key, value]` pairs: `fn` maps the value, the key is kept. */
+      readonly keyed?: boolean;
+    }
   | { readonly op: 'filter'; readonly fn: ShippedFn }
   | { readonly op: 'batch'; readonly n: number }
   | { readonly op: 'flatten' }

@@ -20,10 +20,19 @@ export interface ReadOptions {
   readonly batchMs: number;
 }
 
+/**
+ * What the shards of one run share: a feed that serves several shards (one
+ * Observable subscription, say) is made once per run and closed with it.
+ */
+export interface RunScope {
+  /** The value under `key` for this run, made by `make` on first use. */
+  shared<V extends { close(): void }>(key: object, make: () => V): V;
+}
+
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */
 export interface ShardSetup {
   readonly plan: ShardPlan;
-  readonly feed?: () => Puller<unknown>;
+  readonly feed?: (scope: RunScope) => Puller<unknown>;
 }
 
 /** The largest batch one request asks for with `batchMs` > 0. */
@@ -35,7 +44,7 @@ export type Taken = { readonly kind: 'item'; readonly value: unknown } | { reado
 export class ShardChannel {
   private thread: ShardThread | undefined;
   private port: MessagePort | undefined;
-  private started = false;
+  private starting: Promise<void> | undefined;
   private closed = false;
   private ended = false;
   private failure: Error | undefined;
@@ -54,6 +63,7 @@ export class ShardChannel {
     private readonly setup: ShardSetup,
     private readonly options: ReadOptions,
     private readonly onEvent: (outcomes: number) => void,
+    private readonly scope: RunScope,
   ) {
     this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
   }
@@ -65,10 +75,7 @@ export class ShardChannel {
       this.outstanding++;
       this.unsent++;
     }
-    if (!this.started) {
-      this.started = true;
-      void this.start();
-    }
+    this.starting ??= this.start();
     this.flush();
   }
 
@@ -91,6 +98,7 @@ export class ShardChannel {
     this.closed = true;
     this.port?.close();
     this.onEvent(1);
+    await this.starting;
     await this.thread?.terminate();
   }
 
@@ -183,7 +191,7 @@ export class ShardChannel {
   }
 
   private async feed(n: number): Promise<void> {
-    this.feeder ??= this.setup.feed?.();
+    this.feeder ??= this.setup.feed?.(this.scope);
     const items: unknown[] = [];
     let done = false;
     try {

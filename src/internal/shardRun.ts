@@ -7,13 +7,14 @@
  * run.
  */
 import type { Puller } from './pullPipeline';
-import { ShardChannel, type ReadOptions, type ShardSetup } from './shardChannel';
+import { ShardChannel, type ReadOptions, type RunScope, type ShardSetup } from './shardChannel';
 
 /** Strict reading: one item requested at a time, none ahead. */
 export const STRICT: ReadOptions = { numAsync: 1, batchMs: 0 };
 
-export class ShardRun {
+export class ShardRun implements RunScope {
   readonly channels: ShardChannel[];
+  private readonly sharedValues = new Map<object, { close(): void }>();
   /** Shard indices in the order their `take` outcomes arrived. */
   readonly arrivals: number[] = [];
   private waiter: (() => void) | undefined;
@@ -29,8 +30,17 @@ export class ShardRun {
         new ShardChannel(setup, options, (outcomes) => {
           for (let i = 0; i < outcomes; i++) this.arrivals.push(index);
           this.wake();
-        }),
+        }, this),
     );
+  }
+
+  shared<V extends { close(): void }>(key: object, make: () => V): V {
+    let value = this.sharedValues.get(key) as V | undefined;
+    if (!value) {
+      value = make();
+      this.sharedValues.set(key, value);
+    }
+    return value;
   }
 
   /** Resolves at the next event of any shard. */
@@ -40,9 +50,10 @@ export class ShardRun {
 
   /** Stops every worker of the run; resolves when their threads are gone. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(() =>
-      this.onClose(this),
-    );
+    this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(() => {
+      for (const value of this.sharedValues.values()) value.close();
+      this.onClose(this);
+    });
     return this.closing;
   }
 

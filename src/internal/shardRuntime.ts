@@ -5,6 +5,7 @@
  * no more than was asked.
  */
 import type { MessagePort } from 'node:worker_threads';
+import { isPromiseLike } from './mapAsync';
 import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
 import { deserializeError, serializeError } from './protocol';
 import { PullPipeline, type Puller } from './pullPipeline';
@@ -46,10 +47,23 @@ class FeedSource implements Puller<unknown> {
   }
 }
 
+/** Maps the value of a `[key, value]` pair, keeping the key. */
+function keyed(fn: (item: unknown) => unknown): (pair: unknown) => unknown {
+  return (pair) => {
+    const [key, value] = pair as [unknown, unknown];
+    const result = fn(value);
+    return isPromiseLike(result) ? Promise.resolve(result).then((r) => [key, r]) : [key, result];
+  };
+}
+
 async function loadStage(op: OpSpec): Promise<Stage> {
   switch (op.op) {
     case 'forEach':
-      return { op: 'forEach', fn: await loadFunction(op.fn), maxConcurrency: op.maxConcurrency };
+      return {
+        op: 'forEach',
+        fn: op.keyed ? keyed(await loadFunction(op.fn)) : await loadFunction(op.fn),
+        maxConcurrency: op.maxConcurrency,
+      };
     case 'filter':
       return { op: 'filter', fn: await loadFunction(op.fn) };
     case 'transform':

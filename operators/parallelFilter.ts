@@ -1,0 +1,37 @@
+import type { OperatorFunction } from 'rxjs';
+import type { ItemFn } from '../src/internal/options';
+import {
+  parallelOperator,
+  parallelSettings,
+  type ParallelMapOptions,
+} from '../src/internal/parallelOperator';
+import { shipFunction } from '../src/internal/shipping';
+
+/**
+ * Keeps the items of the source for which `fn`, run in worker threads,
+ * returns a truthy value (or a promise of one).
+ *
+ * It works like {@link parallelMap} — the same options, ordering, bounds and
+ * errors — but emits the source's own items, not what `fn` returns. The
+ * items themselves stay in the calling thread only while they are in flight.
+ *
+ * @param fn - the predicate, shipped to the workers by its source text
+ * @param options - as for `parallelMap`
+ * @returns the operator
+ * @throws ArgumentTypeError or ArgumentRangeError for bad arguments, at the call
+ * @example
+ * ```ts
+ * range(0, 10).pipe(parallelFilter((x) => x % 3 === 0)); // emits 0, 3, 6, 9
+ * ```
+ */
+export function parallelFilter<T>(
+  fn: ItemFn<T, unknown>,
+  options: ParallelMapOptions = {},
+): OperatorFunction<T, T> {
+  const settings = parallelSettings(options);
+  const shipped = shipFunction('fn', fn, options.context);
+  return parallelOperator<T, T>('parallelFilter', shipped, settings, (item, pass) => ({
+    keep: Boolean(pass),
+    value: item,
+  }));
+}
