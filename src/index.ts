@@ -11,7 +11,10 @@ export { ParallelIterator } from './parallelIterator';
 export type { ReadAheadOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
 export { stateful, moduleFn } from './functions';
-export type { ContextOptions, ForEachOptions, ItemFn } from './internal/options';
+export { getMetrics, MetricsContext, Timer } from './metrics';
+export type { ShardHandle } from './metrics';
+export type { UnionOptions } from './internal/localSources';
+export type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';
 export {
   ArgumentRangeError,
   ArgumentTypeError,

@@ -1,12 +1,21 @@
 import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
-import { UsageError } from './errors';
+import { ArgumentTypeError, UsageError } from './errors';
 import { PullPipeline, type Puller } from './internal/pullPipeline';
 import { pipelineOf, type Stage } from './internal/stages';
-import { functionArg, nonNegativeInteger, positiveInteger } from './internal/validate';
+import { describeValue, functionArg, nonNegativeInteger, positiveInteger } from './internal/validate';
 import { callableOf, type ForEachOptions, type ItemFn } from './internal/options';
 import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
+import { getMetrics, withMetrics, type SharedMetrics } from './metrics';
+import { duplicateSources, unionSource, type UnionOptions } from './internal/localSources';
+
+/** A stage whose function sees `metrics` through `getMetrics()`. */
+function measured(stage: Stage, metrics: SharedMetrics): Stage {
+  return stage.op === 'forEach' || stage.op === 'filter'
+    ? { ...stage, fn: withMetrics(metrics, stage.fn) }
+    : stage;
+}
 
 /**
  * @internal
@@ -14,6 +23,8 @@ import { shuffle } from '../operators/shuffle';
  * shared by the iterators derived from it.
  */
 export interface LocalSource {
+  /** The metrics of the chain; a `union` points its inputs' at one context. */
+  readonly metrics: SharedMetrics;
   /** The shared puller, created on first use. */
   open(): Puller<unknown>;
   /** Stops what the source started (workers, inputs); resolves when they are gone. */
@@ -70,7 +81,10 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
     if (this.done) return { done: true, value: undefined };
     this.reading = true;
     try {
-      this.pipeline ??= new PullPipeline<T>(this.source.open(), pipelineOf<T>(this.stages));
+      this.pipeline ??= new PullPipeline<T>(
+        this.source.open(),
+        pipelineOf<T>(this.stages.map((stage) => measured(stage, this.source.metrics))),
+      );
       const pulled = await this.pipeline.pull(1);
       if (pulled.done) {
         await this.return();
@@ -232,6 +246,90 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
     return this.derive(
       { op: 'transform', fn: (source$) => op(source$ as never) },
       'transform()',
+    );
+  }
+
+  /**
+   * Pairs each item with its source: `[actor, item]`, where after a gather
+   * `actor` is the shard's {@link ShardHandle} (the same object for every item
+   * of a shard), and for `fromActors` the user's actor handle.
+   *
+   * @returns a new iterator of pairs
+   * @example
+   * ```ts
+   * for await (const [actor, x] of fromItems([1, 2, 3, 4]).gatherAsync().zipWithSourceActor()) {
+   *   console.log((actor as ShardHandle).shard, x);
+   * }
+   * ```
+   */
+  zipWithSourceActor(): LocalIterator<[unknown, T]> {
+    return this.derive(
+      { op: 'forEach', fn: (item) => [getMetrics().currentActor, item], maxConcurrency: 1 },
+      'zipWithSourceActor()',
+    );
+  }
+
+  /**
+   * Merges this iterator with `others` into one.
+   *
+   * With `deterministic: true` it takes one item from each input in turn
+   * (`roundRobinWeights[i]` items from input `i`), reading no input ahead;
+   * nested deterministic unions interleave recursively. Otherwise (the
+   * default) it takes items as they become ready: each input has one pull in
+   * flight, and when several are ready it serves them in turn, so a fast
+   * input never starves a slow one. A weight of `'*'` takes as many items as
+   * an input has ready (in deterministic mode, one). An exhausted input drops
+   * out. The inputs share one metrics context.
+   *
+   * @param args - the other `LocalIterator`s, optionally followed by options
+   * @returns the union, printed as `LocalIterator[LocalUnion[…, …]]`
+   * @throws ArgumentTypeError when an input is not a `LocalIterator`;
+   *   ArgumentRangeError for weights of the wrong length or value
+   * @example
+   * ```ts
+   * const a = fromItems(['a', 'b'], 1).gatherSync();
+   * const b = fromItems(['x', 'y'], 1).gatherSync();
+   * await a.union(b, { deterministic: true }).take(4); // ['a', 'x', 'b', 'y']
+   * ```
+   */
+  union<U>(...args: Array<LocalIterator<U> | UnionOptions>): LocalIterator<T | U> {
+    const options = (args.length > 0 && !(args[args.length - 1] instanceof LocalIterator)
+      ? args.pop()
+      : {}) as UnionOptions;
+    for (const other of args) {
+      if (!(other instanceof LocalIterator)) {
+        throw new ArgumentTypeError(
+          `Expected the inputs of \`union\` to be LocalIterators, got ${describeValue(other)}`,
+        );
+      }
+    }
+    const inputs = [this, ...args] as LocalIterator<unknown>[];
+    const source = unionSource(inputs, options, (input: LocalIterator<unknown>) => input.source.metrics);
+    return new LocalIterator<T | U>(
+      source,
+      [],
+      `LocalUnion[${inputs.map((input) => String(input)).join(', ')}]`,
+    );
+  }
+
+  /**
+   * Makes `n` copies of the stream. Each item is read once from this
+   * iterator and given to every copy. Memory stays bounded: a copy that gets
+   * 1024 items ahead of the slowest copy still being read waits for it, so
+   * read the copies concurrently, and `return()` a copy you stop reading.
+   *
+   * @param n - how many copies, an integer of at least 2
+   * @returns the copies
+   * @throws ArgumentRangeError when `n` is not an integer of at least 2
+   * @example
+   * ```ts
+   * const [a, b] = fromRange(3, 1).gatherSync().duplicate(2);
+   * await Promise.all([a!.take(3), b!.take(3)]); // [[0, 1, 2], [0, 1, 2]]
+   * ```
+   */
+  duplicate(n: number): LocalIterator<T>[] {
+    return duplicateSources(this, n, this.source.metrics).map(
+      (source, i) => new LocalIterator<T>(source, [], `${this.label}.duplicate[${i}]`),
     );
   }
 

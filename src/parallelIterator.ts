@@ -12,11 +12,14 @@ import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel'
 import {
   STRICT,
   ShardRun,
+  type OnItem,
   batchAcrossShards,
   gatherAsync,
   gatherSync,
 } from './internal/shardRun';
+import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
+import { SharedMetrics, type ShardHandle } from './metrics';
 import {
   describeValue,
   nonNegativeInteger,
@@ -31,6 +34,8 @@ export interface ShardTemplate {
   readonly ops: readonly OpSpec[];
   /** For a `feed` source: what feeds it, from the calling thread. */
   readonly feed?: (scope: RunScope) => Puller<unknown>;
+  /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
+  readonly actor?: unknown;
 }
 
 /** Options of `gatherAsync` and `getShard`. */
@@ -241,6 +246,42 @@ export class ParallelIterator<T> {
   }
 
   /**
+   * The same items in `numPartitions` new shards: each old shard deals its
+   * items round robin to the new ones (its k-th item to partition
+   * k mod numPartitions), and each new shard reads the old shards in turn, so
+   * the result is the same for the same input. Transformations chained after
+   * it run in the new shards' workers; the items pass through the calling
+   * thread on the way. An old shard computes only when a new one needs its
+   * next item; items it dealt to other partitions wait for them.
+   *
+   * @param numPartitions - the new shard count, a positive integer
+   * @param options - `batchMs` (default 0): read the old shards in batches
+   *   filled for up to that long, for throughput
+   * @returns a new iterator with `numPartitions` shards
+   * @throws ArgumentRangeError for a bad `numPartitions` or `batchMs`
+   * @example
+   * ```ts
+   * const it = fromRange(9, 3).repartition(2).forEach((x) => 2 * x);
+   * await it.getShard(0).take(9); // 0, 4, 6, 10, 12, 16 in some order
+   * await it.getShard(1).take(9); // 2, 8, 14 in some order
+   * ```
+   */
+  repartition(numPartitions: number, options: { readonly batchMs?: number } = {}): ParallelIterator<T> {
+    const n = positiveInteger('numPartitions', numPartitions);
+    const read = readOptions({ batchMs: options.batchMs ?? 0 });
+    const oldShards = this.setups();
+    const key = {};
+    const templates = Array.from({ length: n }, (_, partition): ShardTemplate => ({
+      source: { kind: 'feed' },
+      repeat: false,
+      ops: [],
+      feed: (scope) =>
+        scope.shared(key, () => new Repartitioner(oldShards, n, read)).puller(partition),
+    }));
+    return new ParallelIterator<T>(`${this.name}.repartition[numPartitions=${n}]`, templates);
+  }
+
+  /**
    * The shards of this iterator followed by those of `other`.
    *
    * @param other - another `ParallelIterator`
@@ -322,17 +363,24 @@ export class ParallelIterator<T> {
   private local<U>(
     label: string,
     options: ReadOptions,
-    read: (run: ShardRun) => Puller<unknown>,
-    indices?: readonly number[],
+    read: (run: ShardRun, onItem: OnItem) => Puller<unknown>,
+    indices: readonly number[] = this.templates.map((_, i) => i),
   ): LocalIterator<U> {
     let run: ShardRun | undefined;
     let puller: Puller<unknown> | undefined;
+    const metrics = new SharedMetrics();
+    const name = String(this);
+    const handles = indices.map(
+      (shard): unknown =>
+        this.templates[shard]?.actor ?? Object.freeze<ShardHandle>({ iterator: name, shard }),
+    );
     const source: LocalSource = {
+      metrics,
       open: () => {
         if (!puller) {
           run = new ShardRun(this.setups(indices), options, (done) => this.runs.delete(done));
           this.runs.add(run);
-          puller = read(run);
+          puller = read(run, (index) => (metrics.get().currentActor = handles[index]));
         }
         return puller;
       },

@@ -9,7 +9,17 @@ import { describeValue } from './validate';
  * A function applied to each item: it may return a promise, or be an object
  * with a `call(item)` method (a stateful callable).
  */
-export type ItemFn<T, U> = ((item: T) => U | PromiseLike<U>) | { call(item: T): U | PromiseLike<U> };
+export type ItemFn<T, U> = ((item: T) => U | PromiseLike<U>) | Callable<T, U>;
+
+/**
+ * A stateful callable: an object whose `call(item)` method is applied to
+ * each item. (`bind?: never` keeps plain functions, which also have a `call`
+ * method, out of this type, so that their result type is inferred.)
+ */
+export interface Callable<T, U> {
+  call(item: T): U | PromiseLike<U>;
+  readonly bind?: never;
+}
 
 /** Options of the methods whose function runs in shards. */
 export interface ContextOptions {

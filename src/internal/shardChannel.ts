@@ -26,7 +26,7 @@ export interface ReadOptions {
  */
 export interface RunScope {
   /** The value under `key` for this run, made by `make` on first use. */
-  shared<V extends { close(): void }>(key: object, make: () => V): V;
+  shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V;
 }
 
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */

@@ -14,10 +14,10 @@ export const STRICT: ReadOptions = { numAsync: 1, batchMs: 0 };
 
 export class ShardRun implements RunScope {
   readonly channels: ShardChannel[];
-  private readonly sharedValues = new Map<object, { close(): void }>();
+  private readonly sharedValues = new Map<object, { close(): void | Promise<void> }>();
   /** Shard indices in the order their `take` outcomes arrived. */
   readonly arrivals: number[] = [];
-  private waiter: (() => void) | undefined;
+  private waiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
 
   constructor(
@@ -34,7 +34,7 @@ export class ShardRun implements RunScope {
     );
   }
 
-  shared<V extends { close(): void }>(key: object, make: () => V): V {
+  shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V {
     let value = this.sharedValues.get(key) as V | undefined;
     if (!value) {
       value = make();
@@ -45,67 +45,78 @@ export class ShardRun implements RunScope {
 
   /** Resolves at the next event of any shard. */
   event(): Promise<void> {
-    return new Promise((resolve) => (this.waiter = resolve));
+    return new Promise((resolve) => this.waiters.push(resolve));
   }
 
   /** Stops every worker of the run; resolves when their threads are gone. */
   close(): Promise<void> {
-    this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(() => {
-      for (const value of this.sharedValues.values()) value.close();
+    this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(async () => {
+      await Promise.all([...this.sharedValues.values()].map((value) => value.close()));
       this.onClose(this);
     });
     return this.closing;
   }
 
   private wake(): void {
-    const waiter = this.waiter;
-    this.waiter = undefined;
-    waiter?.();
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const waiter of waiters) waiter();
   }
 }
 
-/** A reader that stops the run when it fails or ends. */
-function reader(run: ShardRun, next: () => Promise<IteratorResult<unknown>>): Puller<unknown> {
+/** An item read from shard `index`, or the end of reading. */
+type Read = { readonly index: number; readonly value: unknown } | typeof DONE;
+
+const DONE = { done: true, value: undefined } as const;
+
+/** Called with the shard index of each item a reader returns. */
+export type OnItem = (index: number) => void;
+
+/** A reader that reports each item's shard and stops the run when it fails or ends. */
+function reader(run: ShardRun, next: () => Promise<Read>, onItem: OnItem): Puller<unknown> {
   return {
     next: async () => {
+      let read: Read;
       try {
-        const result = await next();
-        if (result.done) await run.close();
-        return result;
+        read = await next();
       } catch (error) {
         await run.close();
         throw error;
       }
+      if ('done' in read) {
+        await run.close();
+        return read;
+      }
+      onItem(read.index);
+      return { done: false, value: read.value };
     },
     return: () => run.close(),
   };
 }
 
-const DONE: IteratorResult<unknown> = { done: true, value: undefined };
-
 /** Deterministic round robin over the active shards; an exhausted shard drops out. */
-export function gatherSync(run: ShardRun): Puller<unknown> {
-  const active = [...run.channels];
+export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
+  const active = run.channels.map((channel, index) => ({ channel, index }));
   let turn = 0;
   return reader(run, async () => {
     while (active.length > 0) {
       turn %= active.length;
-      const channel = active[turn] as ShardChannel;
+      const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
       channel.topUp();
       const taken = channel.take();
       if (taken.kind === 'item') {
         turn++;
-        return { done: false, value: taken.value };
+        return { index, value: taken.value };
       }
       if (taken.kind === 'end') active.splice(turn, 1);
       else await run.event();
     }
     return DONE;
-  });
+  }, onItem);
 }
 
 /** Items as they become ready, in arrival order; per-shard order is kept. */
-export function gatherAsync(run: ShardRun): Puller<unknown> {
+export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = run.channels.length;
   return reader(run, async () => {
     for (;;) {
@@ -117,14 +128,14 @@ export function gatherAsync(run: ShardRun): Puller<unknown> {
         continue;
       }
       const taken = (run.channels[index] as ShardChannel).take();
-      if (taken.kind === 'item') return { done: false, value: taken.value };
+      if (taken.kind === 'item') return { index, value: taken.value };
       if (taken.kind === 'end') active--;
     }
-  });
+  }, onItem);
 }
 
 /** One item from each active shard per step, in shard order. */
-export function batchAcrossShards(run: ShardRun): Puller<unknown> {
+export function batchAcrossShards(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = [...run.channels];
   return reader(run, async () => {
     while (active.length > 0) {
@@ -143,8 +154,8 @@ export function batchAcrossShards(run: ShardRun): Puller<unknown> {
         }
       }
       active = stillActive;
-      if (items.length > 0) return { done: false, value: items };
+      if (items.length > 0) return { index: -1, value: items };
     }
     return DONE;
-  });
+  }, onItem);
 }
