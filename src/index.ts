@@ -11,6 +11,8 @@ export { ParallelIterator } from './parallelIterator';
 export type { ReadAheadOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
 export { stateful, moduleFn } from './functions';
+export { fromActors, spawnActor } from './actors';
+export type { ActorHandle, ActorMethods } from './actors';
 export { getMetrics, MetricsContext, Timer } from './metrics';
 export type { ShardHandle } from './metrics';
 export type { UnionOptions } from './internal/localSources';

@@ -19,6 +19,7 @@ import {
 } from './internal/shardRun';
 import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
+import type { ShardThread } from './internal/threadHost';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
   describeValue,
@@ -36,6 +37,8 @@ export interface ShardTemplate {
   readonly feed?: (scope: RunScope) => Puller<unknown>;
   /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
   readonly actor?: unknown;
+  /** For an actor's shard: opens a data port to the actor. */
+  readonly attach?: () => Promise<ShardThread>;
 }
 
 /** Options of `gatherAsync` and `getShard`. */
@@ -356,6 +359,7 @@ export class ParallelIterator<T> {
       return {
         plan: { name, shard, source: template.source, repeat: template.repeat, ops: template.ops },
         ...(template.feed ? { feed: template.feed } : {}),
+        ...(template.attach ? { attach: template.attach } : {}),
       };
     });
   }

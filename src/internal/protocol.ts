@@ -43,7 +43,9 @@ export type SourceSpec =
   /** A function run in the worker that returns an iterable or async iterable. */
   | { readonly kind: 'function'; readonly fn: ShippedFn }
   /** Items fed from the calling thread on request (`pull`/`feed`). */
-  | { readonly kind: 'feed' };
+  | { readonly kind: 'feed' }
+  /** The items of the custom actor whose worker runs the shard. */
+  | { readonly kind: 'actor' };
 
 /** One transformation in a shard's pipeline. */
 export type OpSpec =

@@ -33,6 +33,8 @@ export interface RunScope {
 export interface ShardSetup {
   readonly plan: ShardPlan;
   readonly feed?: (scope: RunScope) => Puller<unknown>;
+  /** For an actor's shard: opens a data port to the actor instead of starting a worker. */
+  readonly attach?: () => Promise<ShardThread>;
 }
 
 /** The largest batch one request asks for with `batchMs` > 0. */
@@ -113,7 +115,7 @@ export class ShardChannel {
   private async start(): Promise<void> {
     let thread: ShardThread;
     try {
-      thread = await startShardThread();
+      thread = await (this.setup.attach ?? startShardThread)();
     } catch (error) {
       this.fail('its worker could not start', error);
       return;

@@ -76,7 +76,11 @@ async function loadStage(op: OpSpec): Promise<Stage> {
   }
 }
 
-async function openSource(spec: SourceSpec, repeat: boolean, feed: () => FeedSource): Promise<Puller<unknown>> {
+async function openSource(
+  spec: Exclude<SourceSpec, { kind: 'actor' }>,
+  repeat: boolean,
+  feed: () => Puller<unknown>,
+): Promise<Puller<unknown>> {
   switch (spec.kind) {
     case 'items':
       return itemsSource(spec.items, repeat);
@@ -103,8 +107,27 @@ function uncloneable(items: readonly unknown[]): unknown {
   return undefined;
 }
 
-/** Runs one shard on `port` until the calling thread terminates the worker. */
-export function runShard(port: MessagePort): void {
+/** The failure reporters of the shards this worker runs now. */
+const running = new Set<(error: unknown) => void>();
+let watching = false;
+
+/** Errors nothing caught (a timer's callback, an unawaited promise) fail every running shard. */
+function watchUncaught(): void {
+  if (watching) return;
+  watching = true;
+  const failAll = (error: unknown): void => {
+    for (const fail of running) fail(error);
+  };
+  process.on('uncaughtException', failAll);
+  process.on('unhandledRejection', failAll);
+}
+
+/**
+ * Runs one shard on `port`, until the calling thread terminates the worker
+ * or closes the port. `actorSource` is the source of a custom actor's
+ * worker: it outlives the run, so closing the run does not end it.
+ */
+export function runShard(port: MessagePort, actorSource?: Puller<unknown>): void {
   let feedSource: FeedSource | undefined;
   let failed = false;
   const send = (message: FromShard): void => port.postMessage(message);
@@ -113,8 +136,8 @@ export function runShard(port: MessagePort): void {
     failed = true;
     send({ type: 'error', error: serializeError(error), hint });
   };
-  process.on('uncaughtException', (error) => fail(error));
-  process.on('unhandledRejection', (error) => fail(error));
+  watchUncaught();
+  running.add(fail);
 
   let pipeline: Promise<PullPipeline<unknown>> | undefined;
   let queue: Promise<void> = Promise.resolve();
@@ -143,11 +166,21 @@ export function runShard(port: MessagePort): void {
     }
   };
 
+  port.on('close', () => {
+    running.delete(fail);
+    pipeline?.then((p) => p.close(), () => undefined);
+  });
   port.on('message', (message: ToShard) => {
     switch (message.type) {
       case 'init': {
         const { plan } = message;
-        pipeline = build(plan, () => (feedSource = new FeedSource(send)));
+        const feed = (): Puller<unknown> => (feedSource = new FeedSource(send));
+        // An actor's source is shared by its runs: a run that ends leaves it open.
+        const actor = (): Puller<unknown> => {
+          if (!actorSource) throw new Error('This worker is not an actor: it has no source of its own');
+          return { next: () => actorSource.next() };
+        };
+        pipeline = build(plan, feed, actor);
         pipeline.catch((error: unknown) => fail(error));
         return;
       }
@@ -162,9 +195,12 @@ export function runShard(port: MessagePort): void {
   });
 }
 
-async function build(plan: ShardPlan, feed: () => FeedSource): Promise<PullPipeline<unknown>> {
+async function build(
+  plan: ShardPlan,
+  feed: () => Puller<unknown>,
+  actor: () => Puller<unknown>,
+): Promise<PullPipeline<unknown>> {
   const stages = await Promise.all(plan.ops.map(loadStage));
-  const source = await openSource(plan.source, plan.repeat, feed);
+  const source = plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
   return new PullPipeline(source, pipelineOf(stages));
 }
-

@@ -1,15 +1,9 @@
 /**
  * @internal
- * The shard worker's entry. threads.js exposes one control call, `start`,
- * which receives the shard's data port; everything after that is pariter's
- * own protocol on that port (see `shardRuntime`).
+ * The shard worker's entry: it exposes one control call, `start`, which
+ * receives the shard's data port; everything after that is pariter's own
+ * protocol on that port (see `shardRuntime`).
  */
-import type { MessagePort } from 'node:worker_threads';
-import { expose } from 'threads/worker';
-import { runShard } from './shardRuntime';
+import { exposeWorker } from './workerHost';
 
-expose({
-  start(port: MessagePort): void {
-    runShard(port);
-  },
-});
+exposeWorker();

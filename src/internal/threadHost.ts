@@ -17,6 +17,8 @@
  */
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
+import { ArgumentTypeError } from '../errors';
+import { describeValue } from './validate';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -76,7 +78,10 @@ export interface ShardThread {
   onExit(listener: (exitCode: number) => void): void;
   /** Lets the process exit while this worker is idle. */
   unref(): void;
-  /** Stops the worker; resolves when its thread is gone. */
+  /**
+   * Ends the shard: stops its worker, or for an actor closes the data port
+   * and leaves the actor running. Resolves when that is done.
+   */
   terminate(): Promise<void>;
 }
 
@@ -84,6 +89,79 @@ export interface ShardThread {
 export interface ShardThreadOptions {
   /** Passed to `worker_threads` (heap limits for a worker). */
   readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
+}
+
+/** What pariter needs of a worker: Node's `Worker` events and threads.js's event-target surface. */
+type WorkerLike = NativeWorker & {
+  addEventListener(event: string, listener: Listener): void;
+  removeEventListener(event: string, listener: Listener): void;
+};
+
+/** A worker spawned through threads.js, with its exit watched. */
+class Spawned {
+  private terminating = false;
+  private exitCode: number | undefined;
+  private readonly exitListeners = new Set<(exitCode: number) => void>();
+  /** Rejects when the worker exits: threads.js leaves calls pending then, so every wait races it. */
+  readonly exited: Promise<never>;
+  private proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+
+  constructor(readonly worker: WorkerLike) {
+    let workerError: unknown;
+    // An error thrown at the top level of the worker is followed by 'exit'.
+    worker.on('error', (error: unknown) => (workerError = error));
+    this.exited = new Promise<never>((_, reject) => {
+      worker.once('exit', (code: number) => {
+        this.exitCode = code;
+        if (!this.terminating) for (const listener of this.exitListeners) listener(code);
+        reject(new Error(`The worker exited with code ${code}`, { cause: workerError }));
+      });
+    });
+    this.exited.catch(() => undefined);
+  }
+
+  async spawn(): Promise<void> {
+    const proxy = await Promise.race([threads.spawn(this.worker as never), this.exited]);
+    this.proxy = proxy as unknown as typeof this.proxy;
+  }
+
+  /** Makes a control call. */
+  call(method: string, ...args: unknown[]): Promise<unknown> {
+    const fn = this.proxy[method];
+    if (!fn) return Promise.reject(new Error(`The worker does not expose \`${method}\``));
+    return Promise.race([fn(...args), this.exited]);
+  }
+
+  onExit(listener: (exitCode: number) => void): () => void {
+    if (this.exitCode !== undefined && !this.terminating) listener(this.exitCode);
+    this.exitListeners.add(listener);
+    return () => this.exitListeners.delete(listener);
+  }
+
+  async terminate(): Promise<void> {
+    if (this.terminating) return;
+    this.terminating = true;
+    if (this.exitCode === undefined) await this.worker.terminate();
+  }
+
+  /** Hands the worker one end of a new `MessageChannel` as a shard's data port. */
+  async attach(ownsWorker: boolean): Promise<ShardThread> {
+    const { port1, port2 } = new MessageChannel();
+    await this.call('start', threads.Transfer(port2 as never, [port2 as never]));
+    const removers: Array<() => void> = [];
+    return {
+      port: port1,
+      onExit: (listener) => void removers.push(this.onExit(listener)),
+      unref: () => {
+        if (ownsWorker) this.worker.unref();
+      },
+      terminate: async () => {
+        for (const remove of removers) remove();
+        port1.close();
+        if (ownsWorker) await this.terminate();
+      },
+    };
+  }
 }
 
 /**
@@ -96,48 +174,54 @@ export async function startShardThread(options: ShardThreadOptions = {}): Promis
     eval: script.eval,
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
   });
-  let terminating = false;
-  let exitListener: ((exitCode: number) => void) | undefined;
-  let exitCode: number | undefined;
-  let workerError: unknown;
-  // threads.js leaves calls pending when a worker dies, so every wait on it
-  // races the worker's exit.
-  const exited = new Promise<never>((_, reject) => {
-    worker.once('exit', (code: number) => {
-      exitCode = code;
-      if (!terminating) exitListener?.(code);
-      reject(
-        new Error(`The shard worker exited with code ${code} while starting`, { cause: workerError }),
-      );
-    });
-  });
-  exited.catch(() => undefined);
-  // An error thrown at the top level of the worker is followed by 'exit'.
-  worker.on('error', (error: unknown) => (workerError = error));
-
-  const terminate = async (): Promise<void> => {
-    if (terminating) return;
-    terminating = true;
-    if (exitCode === undefined) await worker.terminate();
-  };
-
+  const spawned = new Spawned(worker as WorkerLike);
   try {
-    const thread = (await Promise.race([threads.spawn(worker as never), exited])) as unknown as {
-      start(port: unknown): Promise<void>;
-    };
-    const { port1, port2 } = new MessageChannel();
-    await Promise.race([thread.start(threads.Transfer(port2 as never, [port2 as never])), exited]);
-    return {
-      port: port1,
-      onExit(listener) {
-        exitListener = listener;
-        if (exitCode !== undefined && !terminating) listener(exitCode);
-      },
-      unref: () => worker.unref(),
-      terminate,
-    };
+    await spawned.spawn();
+    return await spawned.attach(true);
   } catch (error) {
-    await terminate();
+    await spawned.terminate();
     throw error;
   }
+}
+
+/** A custom actor's worker, as the calling thread drives it. */
+export interface ActorThread {
+  /** Makes a control call of the actor's worker (`construct`, `invoke`). */
+  call(method: string, ...args: unknown[]): Promise<unknown>;
+  /** Opens a data port for one shard run over the actor. */
+  attach(): Promise<ShardThread>;
+  /** Stops the actor's worker. */
+  terminate(): Promise<void>;
+}
+
+/**
+ * Spawns a user's worker (threads.js's `Worker`) whose module called
+ * `exposeActor`.
+ *
+ * @throws ArgumentTypeError when `worker` is not a worker
+ */
+export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
+  const w = worker as Partial<WorkerLike> | null;
+  if (
+    typeof w !== 'object' || w === null ||
+    typeof w.addEventListener !== 'function' ||
+    typeof w.once !== 'function' ||
+    typeof w.terminate !== 'function'
+  ) {
+    throw new ArgumentTypeError(
+      `Expected \`worker\` to be a threads.js Worker (new Worker('./actor')), got ${describeValue(worker)}`,
+    );
+  }
+  const spawned = new Spawned(w as WorkerLike);
+  try {
+    await spawned.spawn();
+  } catch (error) {
+    await spawned.terminate();
+    throw error;
+  }
+  return {
+    call: (method, ...args) => spawned.call(method, ...args),
+    attach: () => spawned.attach(false),
+    terminate: () => spawned.terminate(),
+  };
 }
