@@ -8,6 +8,8 @@
 export { fromItems, fromRange, fromIterators, fromObservable } from './create';
 export type { IteratorsOptions, ObservableSourceOptions, Source, SourceOptions } from './create';
 export { ParallelIterator } from './parallelIterator';
+// Lets iterators be arguments of threads.js worker functions.
+import './internal/transfer';
 export type { ReadAheadOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
 export { stateful, moduleFn } from './functions';

@@ -7,6 +7,8 @@ import { describeValue, functionArg, nonNegativeInteger, positiveInteger } from 
 import { callableOf, type ForEachOptions, type ItemFn } from './internal/options';
 import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
+import type { ParallelDescription, ReadKind } from './parallelIterator';
+import type { ReadOptions } from './internal/shardChannel';
 import { getMetrics, withMetrics, type SharedMetrics } from './metrics';
 import { duplicateSources, unionSource, type UnionOptions } from './internal/localSources';
 
@@ -29,6 +31,16 @@ export interface LocalSource {
   open(): Puller<unknown>;
   /** Stops what the source started (workers, inputs); resolves when they are gone. */
   close(): Promise<void>;
+  /** For a gather: how to rebuild it in another thread. */
+  describe?(): GatherDescription;
+}
+
+/** @internal A gather as plain data. */
+export interface GatherDescription {
+  readonly parallel: ParallelDescription;
+  readonly read: ReadKind;
+  readonly options: ReadOptions;
+  readonly indices: readonly number[];
 }
 
 /**
@@ -59,9 +71,12 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
 
   /** @internal */
   constructor(
-    private readonly source: LocalSource,
-    private readonly stages: readonly Stage[],
-    private readonly label: string,
+    /** @internal */
+    readonly source: LocalSource,
+    /** @internal */
+    readonly stages: readonly Stage[],
+    /** @internal */
+    readonly label: string,
   ) {}
 
   /**
@@ -138,7 +153,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   forEach<U>(fn: ItemFn<T, U>, options: Omit<ForEachOptions, 'context'> = {}): LocalIterator<U> {
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     const call = callableOf('fn', fn) as (item: unknown) => unknown;
-    return this.derive({ op: 'forEach', fn: call, maxConcurrency }, 'forEach()');
+    return this.derive({ op: 'forEach', fn: call, maxConcurrency, original: fn }, 'forEach()');
   }
 
   /**
@@ -153,7 +168,8 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * ```
    */
   filter(fn: (item: T) => unknown): LocalIterator<T> {
-    return this.derive({ op: 'filter', fn: functionArg('fn', fn) as (item: unknown) => unknown }, 'filter()');
+    const call = functionArg('fn', fn) as (item: unknown) => unknown;
+    return this.derive({ op: 'filter', fn: call, original: fn }, 'filter()');
   }
 
   /**
@@ -199,7 +215,11 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
     const call = callableOf('fn', fn) as (item: unknown) => unknown;
     return new LocalIterator<U>(
       this.source,
-      [...this.stages, { op: 'forEach', fn: call, maxConcurrency: 1 }, { op: 'flatten' }],
+      [
+        ...this.stages,
+        { op: 'forEach', fn: call, maxConcurrency: 1, original: fn },
+        { op: 'flatten' },
+      ],
       `${this.label}.combine()`,
     );
   }

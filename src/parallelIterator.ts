@@ -41,6 +41,23 @@ export interface ShardTemplate {
   readonly attach?: () => Promise<ShardThread>;
 }
 
+/** How a `LocalIterator` reads its shards. */
+export type ReadKind = 'gatherSync' | 'gatherAsync' | 'batchAcrossShards' | 'shard';
+
+const READERS: Record<ReadKind, (run: ShardRun, onItem: OnItem) => Puller<unknown>> = {
+  gatherSync,
+  gatherAsync,
+  batchAcrossShards,
+  shard: gatherSync,
+};
+
+/** @internal A `ParallelIterator` as plain data. */
+export interface ParallelDescription {
+  readonly name: string;
+  readonly fromUnion: boolean;
+  readonly templates: readonly ShardTemplate[];
+}
+
 /** Options of `gatherAsync` and `getShard`. */
 export interface ReadAheadOptions {
   /**
@@ -364,17 +381,16 @@ export class ParallelIterator<T> {
     });
   }
 
-  private local<U>(
-    label: string,
-    options: ReadOptions,
-    read: (run: ShardRun, onItem: OnItem) => Puller<unknown>,
-    indices: readonly number[] = this.templates.map((_, i) => i),
-  ): LocalIterator<U> {
+  /** @internal A `LocalIterator` reading `indices` (default all) the way `read` says. */
+  local<U>(read: ReadKind, options: ReadOptions, indices?: readonly number[]): LocalIterator<U> {
+    const chosen = indices ?? this.templates.map((_, i) => i);
+    const label =
+      read === 'shard' ? `${this.name}.shard[${chosen[0]}]` : `${String(this)}.${read}()`;
     let run: ShardRun | undefined;
     let puller: Puller<unknown> | undefined;
     const metrics = new SharedMetrics();
     const name = String(this);
-    const handles = indices.map(
+    const handles = chosen.map(
       (shard): unknown =>
         this.templates[shard]?.actor ?? Object.freeze<ShardHandle>({ iterator: name, shard }),
     );
@@ -382,15 +398,41 @@ export class ParallelIterator<T> {
       metrics,
       open: () => {
         if (!puller) {
-          run = new ShardRun(this.setups(indices), options, (done) => this.runs.delete(done));
+          run = new ShardRun(this.setups(chosen), options, (done) => this.runs.delete(done));
           this.runs.add(run);
-          puller = read(run, (index) => (metrics.get().currentActor = handles[index]));
+          puller = READERS[read](run, (index) => (metrics.get().currentActor = handles[index]));
         }
         return puller;
       },
       close: async () => run?.close(),
+      describe: () => ({ parallel: this.describe(), read, options, indices: chosen }),
     };
     return new LocalIterator<U>(source, [], label);
+  }
+
+  /**
+   * @internal The plain-data description of this iterator, for sending it to
+   * another thread.
+   * @throws UsageError when a shard is fed from this thread or is an actor
+   */
+  describe(): ParallelDescription {
+    for (const template of this.templates) {
+      if (template.feed || template.attach) {
+        throw new UsageError(
+          `${String(this)} cannot be sent to another thread: its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition) or are actors; read it here, or build it from arrays, ranges and function sources`,
+        );
+      }
+    }
+    return {
+      name: this.name,
+      fromUnion: this.fromUnion,
+      templates: this.templates.map(({ source, repeat, ops }) => ({ source, repeat, ops })),
+    };
+  }
+
+  /** @internal Rebuilds an iterator from its description. */
+  static fromDescription<T>(description: ParallelDescription): ParallelIterator<T> {
+    return new ParallelIterator<T>(description.name, description.templates, description.fromUnion);
   }
 
   /**
@@ -405,7 +447,7 @@ export class ParallelIterator<T> {
    * ```
    */
   gatherSync(): LocalIterator<T> {
-    return this.local(`${String(this)}.gatherSync()`, STRICT, gatherSync);
+    return this.local('gatherSync', STRICT);
   }
 
   /**
@@ -424,7 +466,7 @@ export class ParallelIterator<T> {
    * ```
    */
   gatherAsync(options: ReadAheadOptions = {}): LocalIterator<T> {
-    return this.local(`${String(this)}.gatherAsync()`, readOptions(options), gatherAsync);
+    return this.local('gatherAsync', readOptions(options));
   }
 
   /**
@@ -438,7 +480,7 @@ export class ParallelIterator<T> {
    * ```
    */
   batchAcrossShards(): LocalIterator<T[]> {
-    return this.local(`${String(this)}.batchAcrossShards()`, STRICT, batchAcrossShards);
+    return this.local('batchAcrossShards', STRICT);
   }
 
   /**
@@ -455,7 +497,7 @@ export class ParallelIterator<T> {
    */
   getShard(index: number, options: ReadAheadOptions = {}): LocalIterator<T> {
     const i = this.shardIndex(index);
-    return this.local(`${this.name}.shard[${i}]`, readOptions(options), gatherSync, [i]);
+    return this.local('shard', readOptions(options), [i]);
   }
 
   /**

@@ -23,8 +23,14 @@ export type TransformFn = (source$: Observable<unknown>, rxjs: typeof rx) => unk
 
 /** One transformation with its function loaded. */
 export type Stage =
-  | { readonly op: 'forEach'; readonly fn: Fn; readonly maxConcurrency: number }
-  | { readonly op: 'filter'; readonly fn: Fn }
+  | {
+      readonly op: 'forEach';
+      readonly fn: Fn;
+      readonly maxConcurrency: number;
+      /** The user's function, for shipping to another thread. */
+      readonly original?: unknown;
+    }
+  | { readonly op: 'filter'; readonly fn: Fn; readonly original?: unknown }
   | { readonly op: 'batch'; readonly n: number }
   | { readonly op: 'flatten' }
   | { readonly op: 'shuffle'; readonly size: number; readonly seed: number | undefined }

@@ -46,6 +46,17 @@ function loadThreads(): typeof import('threads') {
 
 const threads = loadThreads();
 
+/** Converts values passed to or returned by threads.js calls; `next` handles the rest. */
+export interface ValueSerializer {
+  serialize(value: unknown, next: (value: unknown) => unknown): unknown;
+  deserialize(message: unknown, next: (message: unknown) => unknown): unknown;
+}
+
+/** Adds a serializer for the arguments and results of every threads.js call in this thread. */
+export function registerValueSerializer(serializer: ValueSerializer): void {
+  threads.registerSerializer(serializer as never);
+}
+
 /** The event-target surface threads.js's `spawn` expects of a worker. */
 class HostWorker extends NativeWorker {
   private readonly mapped = new WeakMap<Listener, Listener>();
