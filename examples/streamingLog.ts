@@ -94,12 +94,10 @@ export function grepWindows(
   numShards: number,
   windowLines: number,
 ): ParallelIterator<WindowCount> {
-  // The result types of forEach are written out (`forEach<string[]>`): pariter 0.1.0 infers
-  // `any` from an arrow function there, which would make flatten() give `unknown`.
   return (
     fromItems(files, numShards)
       // Runs in a worker: only its argument, globals and require() are in scope.
-      .forEach<string[]>((file) => {
+      .forEach((file): string[] => {
         /* eslint-disable @typescript-eslint/no-require-imports */
         const zlib = require('node:zlib') as typeof import('node:zlib');
         const fs = require('node:fs') as typeof import('node:fs');
@@ -109,9 +107,9 @@ export function grepWindows(
       .flatten()
       .filter((line) => line !== '')
       // `pattern` is a local variable of this file, so it is passed in `context`.
-      .forEach<number>((line) => (line.includes(pattern) ? 1 : 0), { context: { pattern } })
+      .forEach((line): number => (line.includes(pattern) ? 1 : 0), { context: { pattern } })
       .batch(windowLines)
-      .forEach<WindowCount>((window) => [window.reduce((a, b) => a + b, 0), window.length])
+      .forEach((window): WindowCount => [window.reduce((a, b) => a + b, 0), window.length])
   );
 }
 

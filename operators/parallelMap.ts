@@ -1,5 +1,5 @@
 import type { OperatorFunction } from 'rxjs';
-import type { ItemFn } from '../src/internal/options';
+import type { Callable, ItemFn } from '../src/internal/options';
 import {
   parallelOperator,
   parallelSettings,
@@ -17,7 +17,7 @@ export type { ParallelMapOptions } from '../src/internal/parallelOperator';
  * `fn` is shipped to the workers by its source text like any shard function
  * (it sees its argument, globals, `require`, and the names in `context`); it
  * may return a promise. Items go to whichever worker is free. At most
- * `maxInFlight` items (default `4 * numShards`) are inside the workers or
+ * `maxInFlight` items (default `256 * numShards`) are inside the workers or
  * waiting for their turn to be emitted; the rest wait in a queue in the
  * calling thread, which grows without bound under `onOverflow: 'buffer'` (the
  * default) and fails with an `OverflowError` past `bufferSize` (default 1024)
@@ -38,6 +38,14 @@ export type { ParallelMapOptions } from '../src/internal/parallelOperator';
  * // emits 0, 2, 4, …, 398 in order
  * ```
  */
+export function parallelMap<T, R>(
+  fn: (item: T) => R | PromiseLike<R>,
+  options?: ParallelMapOptions,
+): OperatorFunction<T, R>;
+export function parallelMap<T, R>(
+  fn: Callable<T, R>,
+  options?: ParallelMapOptions,
+): OperatorFunction<T, R>;
 export function parallelMap<T, R>(
   fn: ItemFn<T, R>,
   options: ParallelMapOptions = {},

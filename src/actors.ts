@@ -11,11 +11,13 @@ type ItemOf<C> = C extends ParallelIteratorWorker<infer T> ? T : unknown;
 
 /** The methods of an actor class, as async calls from the calling thread. */
 export type ActorMethods<C> = {
-  readonly [K in keyof C as K extends '__items'
-    ? never
-    : C[K] extends (...args: never[]) => unknown
-      ? K
-      : never]: C[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
+  readonly [
+    K in keyof C as K extends '__items'
+      ? never
+      : C[K] extends (...args: never[]) => unknown
+        ? K
+        : never
+  ]: C[K] extends (...args: infer A) => infer R ? (...args: A) => Promise<Awaited<R>> : never;
 };
 
 /**
@@ -109,10 +111,18 @@ export function fromActors<T>(
         `Expected \`actors[${i}]\` to be a handle from spawnActor(), got ${describeValue(actor)}`,
       );
     }
-    return { source: { kind: 'actor' }, repeat: false, ops: [], actor, attach: () => thread.attach() };
+    return {
+      source: { kind: 'actor' },
+      repeat: false,
+      ops: [],
+      actor,
+      attach: () => thread.attach(),
+    };
   });
   if (options.name !== undefined && typeof options.name !== 'string') {
-    throw new ArgumentTypeError(`Expected \`name\` to be a string, got ${describeValue(options.name)}`);
+    throw new ArgumentTypeError(
+      `Expected \`name\` to be a string, got ${describeValue(options.name)}`,
+    );
   }
   return new ParallelIterator<T>(options.name ?? `fromActors[shards=${actors.length}]`, templates);
 }

@@ -32,7 +32,10 @@ export interface IteratorsOptions {
  */
 export type Source<T> = Iterable<T> | AsyncIterable<T> | (() => Iterable<T> | AsyncIterable<T>);
 
-function sourceOptions(shards: number | SourceOptions | undefined): { numShards: number; repeat: boolean } {
+function sourceOptions(shards: number | SourceOptions | undefined): {
+  numShards: number;
+  repeat: boolean;
+} {
   if (shards === undefined || typeof shards === 'number') {
     return { numShards: positiveInteger('numShards', shards ?? 2), repeat: false };
   }
@@ -50,7 +53,9 @@ function sourceOptions(shards: number | SourceOptions | undefined): { numShards:
 function repeatOption(repeat: unknown): boolean {
   if (repeat === undefined) return false;
   if (typeof repeat !== 'boolean') {
-    throw new ArgumentTypeError(`Expected \`repeat\` to be a boolean, got ${describeValue(repeat)}`);
+    throw new ArgumentTypeError(
+      `Expected \`repeat\` to be a boolean, got ${describeValue(repeat)}`,
+    );
   }
   return repeat;
 }
@@ -77,13 +82,18 @@ function typeWord(item: unknown): string {
  * @throws ArgumentTypeError when `items` is not iterable
  * @example
  * ```ts
- * await fromItems([1, 2, 3, 4]).gatherSync().take(4); // [1, 3, 2, 4]
+ * await fromItems([1, 2, 3, 4]).gatherSync().take(4); // [1, 2, 3, 4]: shards [1, 3] and [2, 4]
  * ```
  */
-export function fromItems<T>(items: Iterable<T>, shards?: number | SourceOptions): ParallelIterator<T> {
+export function fromItems<T>(
+  items: Iterable<T>,
+  shards?: number | SourceOptions,
+): ParallelIterator<T> {
   const { numShards, repeat } = sourceOptions(shards);
   if (items == null || typeof (items as Partial<Iterable<T>>)[Symbol.iterator] !== 'function') {
-    throw new ArgumentTypeError(`Expected \`items\` to be an iterable, got ${describeValue(items)}`);
+    throw new ArgumentTypeError(
+      `Expected \`items\` to be an iterable, got ${describeValue(items)}`,
+    );
   }
   const all = Array.from(items);
   const templates: ShardTemplate[] = Array.from({ length: numShards }, (_, shard) => ({
@@ -114,7 +124,9 @@ export function fromItems<T>(items: Iterable<T>, shards?: number | SourceOptions
 export function fromRange(n: number, shards?: number | SourceOptions): ParallelIterator<number> {
   const { numShards, repeat } = sourceOptions(shards);
   if (typeof n !== 'number' || !Number.isSafeInteger(n) || n < 0) {
-    throw new ArgumentRangeError(`Expected \`n\` to be a non-negative integer, got ${describeValue(n)}`);
+    throw new ArgumentRangeError(
+      `Expected \`n\` to be a non-negative integer, got ${describeValue(n)}`,
+    );
   }
   const size = Math.floor(n / numShards);
   const templates: ShardTemplate[] = Array.from({ length: numShards }, (_, shard) => ({
@@ -164,15 +176,24 @@ export function fromIterators<T>(
   const repeat = repeatOption(options.repeat);
   const context = checkContext(options.context);
   if (options.name !== undefined && typeof options.name !== 'string') {
-    throw new ArgumentTypeError(`Expected \`name\` to be a string, got ${describeValue(options.name)}`);
+    throw new ArgumentTypeError(
+      `Expected \`name\` to be a string, got ${describeValue(options.name)}`,
+    );
   }
   const templates = sources.map((source, i): ShardTemplate => {
     if (typeof source === 'function') {
-      return { source: { kind: 'function', fn: shipFunction(`sources[${i}]`, source, context) }, repeat, ops: [] };
+      return {
+        source: { kind: 'function', fn: shipFunction(`sources[${i}]`, source, context) },
+        repeat,
+        ops: [],
+      };
     }
     if (Array.isArray(source)) return { source: { kind: 'items', items: source }, repeat, ops: [] };
     const s = source as Partial<Iterable<T> & AsyncIterable<T>> | null | undefined;
-    if (typeof s?.[Symbol.iterator] !== 'function' && typeof s?.[Symbol.asyncIterator] !== 'function') {
+    if (
+      typeof s?.[Symbol.iterator] !== 'function' &&
+      typeof s?.[Symbol.asyncIterator] !== 'function'
+    ) {
       throw new ArgumentTypeError(
         `Expected \`sources[${i}]\` to be an iterable, an async iterable or a function, got ${describeValue(source)}`,
       );
@@ -231,7 +252,9 @@ export function fromObservable<T>(
   options: ObservableSourceOptions = {},
 ): ParallelIterator<T> {
   if (!isObservable(source$)) {
-    throw new ArgumentTypeError(`Expected \`source$\` to be an Observable, got ${describeValue(source$)}`);
+    throw new ArgumentTypeError(
+      `Expected \`source$\` to be an Observable, got ${describeValue(source$)}`,
+    );
   }
   const numShards = positiveInteger('numShards', options.numShards ?? 2);
   const bufferSize = positiveInteger('bufferSize', options.bufferSize ?? 1024);
@@ -248,7 +271,11 @@ export function fromObservable<T>(
     ops: [],
     feed: (scope) =>
       scope
-        .shared(key, () => new ObservableFeed(source$, numShards, { mode: 'roundRobin', bufferSize, onOverflow }))
+        .shared(
+          key,
+          () =>
+            new ObservableFeed(source$, numShards, { mode: 'roundRobin', bufferSize, onOverflow }),
+        )
         .puller(shard),
   }));
   return new ParallelIterator<T>(`fromObservable[shards=${numShards}]`, templates);

@@ -58,9 +58,9 @@ export class UsageError extends TypeError {
  *
  * @example
  * ```ts
- * const local = fromRange(4).gatherSync();
- * const pending = local.next();
- * await local.return(); // `pending` rejects with a ClosedError
+ * const it = fromRange(4, { repeat: true }).forEach(() => new Promise(() => {}));
+ * const pending = it.gatherSync().next();
+ * await it.close(); // `pending` rejects with a ClosedError
  * ```
  */
 export class ClosedError extends Error {

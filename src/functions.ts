@@ -54,7 +54,7 @@ export function stateful<T, U>(factory: () => (item: T) => U): (item: T) => U {
  * @throws ArgumentTypeError when `specifier` or `exportName` is not a non-empty string
  * @example
  * ```ts
- * await fromRange(4).forEach(moduleFn('./spec/fixtures/double.js', 'double')).take(4); // [0, 4, 2, 6]
+ * await fromRange(4).forEach(moduleFn('./spec/fixtures/values-double.js', 'double')).take(4); // [0, 4, 2, 6]
  * ```
  */
 export function moduleFn<T = unknown, U = unknown>(

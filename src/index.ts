@@ -28,12 +28,5 @@ export {
   UsageError,
 } from './errors';
 export type { ShardErrorOrigin } from './errors';
-export {
-  batch,
-  combine,
-  flatten,
-  parallelFilter,
-  parallelMap,
-  shuffle,
-} from '../operators/index';
+export { batch, combine, flatten, parallelFilter, parallelMap, shuffle } from '../operators/index';
 export type { FlattenItem, ParallelMapOptions } from '../operators/index';

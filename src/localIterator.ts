@@ -3,8 +3,16 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';
 import { PullPipeline, type Puller } from './internal/pullPipeline';
 import { pipelineOf, type Stage } from './internal/stages';
-import { describeValue, functionArg, nonNegativeInteger, positiveInteger } from './internal/validate';
-import { callableOf, type ForEachOptions, type ItemFn } from './internal/options';
+import {
+  describeValue,
+  functionArg,
+  nonNegativeInteger,
+  positiveInteger,
+} from './internal/validate';
+import { callableOf, type Callable, type ForEachOptions, type ItemFn } from './internal/options';
+
+/** Options of `LocalIterator.forEach`. */
+export type LocalForEachOptions = Omit<ForEachOptions, 'context'>;
 import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
 import type { ParallelDescription, ReadKind } from './parallelIterator';
@@ -96,6 +104,12 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
     if (this.done) return { done: true, value: undefined };
     this.reading = true;
     try {
+      if (this.stages.length === 0) {
+        // Nothing to apply: read the source directly.
+        const result = (await this.source.open().next()) as IteratorResult<T>;
+        if (result.done) await this.return();
+        return result.done ? { done: true, value: undefined } : result;
+      }
       this.pipeline ??= new PullPipeline<T>(
         this.source.open(),
         pipelineOf<T>(this.stages.map((stage) => measured(stage, this.source.metrics))),
@@ -107,7 +121,8 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       }
       return { done: false, value: pulled.items[0] as T };
     } catch (error) {
-      await this.return();
+      // A second reader's misuse must not end the run the first one reads.
+      if (!(error instanceof UsageError)) await this.return();
       throw error;
     } finally {
       this.reading = false;
@@ -150,7 +165,9 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * await fromRange(4).gatherSync().forEach(async (x) => x + 1).take(4); // [1, 3, 2, 4]
    * ```
    */
-  forEach<U>(fn: ItemFn<T, U>, options: Omit<ForEachOptions, 'context'> = {}): LocalIterator<U> {
+  forEach<U>(fn: (item: T) => U | PromiseLike<U>, options?: LocalForEachOptions): LocalIterator<U>;
+  forEach<U>(fn: Callable<T, U>, options?: LocalForEachOptions): LocalIterator<U>;
+  forEach<U>(fn: ItemFn<T, U>, options: LocalForEachOptions = {}): LocalIterator<U> {
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     const call = callableOf('fn', fn) as (item: unknown) => unknown;
     return this.derive({ op: 'forEach', fn: call, maxConcurrency, original: fn }, 'forEach()');
@@ -263,10 +280,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    */
   transform<U>(operator: OperatorFunction<T, U>): LocalIterator<U> {
     const op = functionArg('operator', operator);
-    return this.derive(
-      { op: 'transform', fn: (source$) => op(source$ as never) },
-      'transform()',
-    );
+    return this.derive({ op: 'transform', fn: (source$) => op(source$ as never) }, 'transform()');
   }
 
   /**
@@ -313,9 +327,12 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * ```
    */
   union<U>(...args: Array<LocalIterator<U> | UnionOptions>): LocalIterator<T | U> {
-    const options = (args.length > 0 && !(args[args.length - 1] instanceof LocalIterator)
-      ? args.pop()
-      : {}) as UnionOptions;
+    const last = args[args.length - 1];
+    const isOptions =
+      typeof last === 'object' &&
+      last !== null &&
+      [Object.prototype, null].includes(Object.getPrototypeOf(last) as object | null);
+    const options = (isOptions ? args.pop() : {}) as UnionOptions;
     for (const other of args) {
       if (!(other instanceof LocalIterator)) {
         throw new ArgumentTypeError(
@@ -324,7 +341,11 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       }
     }
     const inputs = [this, ...args] as LocalIterator<unknown>[];
-    const source = unionSource(inputs, options, (input: LocalIterator<unknown>) => input.source.metrics);
+    const source = unionSource(
+      inputs,
+      options,
+      (input: LocalIterator<unknown>) => input.source.metrics,
+    );
     return new LocalIterator<T | U>(
       source,
       [],

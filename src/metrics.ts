@@ -63,9 +63,18 @@ export interface ShardHandle {
   readonly shard: number;
 }
 
-/** @internal A chain's metrics, which a `union` can point at a shared context. */
+/**
+ * @internal A chain's metrics, which a `union` can point at a shared
+ * context. A union's own metrics pass a new context on to its inputs, so
+ * nested unions share one context all the way down.
+ */
 export class SharedMetrics {
-  constructor(private context = new MetricsContext()) {}
+  constructor(
+    private context = new MetricsContext(),
+    private readonly inputs: readonly SharedMetrics[] = [],
+  ) {
+    for (const input of inputs) input.set(context);
+  }
 
   get(): MetricsContext {
     return this.context;
@@ -73,6 +82,7 @@ export class SharedMetrics {
 
   set(context: MetricsContext): void {
     this.context = context;
+    for (const input of this.inputs) input.set(context);
   }
 }
 

@@ -5,7 +5,7 @@ import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
 import { ArgumentRangeError, ArgumentTypeError, UsageError } from './errors';
 import { LocalIterator, type LocalSource } from './localIterator';
-import type { ContextOptions, ForEachOptions, ItemFn } from './internal/options';
+import type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';
 import type { OpSpec, SourceSpec } from './internal/protocol';
 import type { Puller } from './internal/pullPipeline';
 import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
@@ -145,6 +145,8 @@ export class ParallelIterator<T> {
    * await fromRange(4).forEach((x) => x * factor, { context: { factor } }).take(4); // [0, 6, 3, 9]
    * ```
    */
+  forEach<U>(fn: (item: T) => U | PromiseLike<U>, options?: ForEachOptions): ParallelIterator<U>;
+  forEach<U>(fn: Callable<T, U>, options?: ForEachOptions): ParallelIterator<U>;
   forEach<U>(fn: ItemFn<T, U>, options: ForEachOptions = {}): ParallelIterator<U> {
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     return this.derive(
@@ -286,7 +288,10 @@ export class ParallelIterator<T> {
    * await it.getShard(1).take(9); // 2, 8, 14 in some order
    * ```
    */
-  repartition(numPartitions: number, options: { readonly batchMs?: number } = {}): ParallelIterator<T> {
+  repartition(
+    numPartitions: number,
+    options: { readonly batchMs?: number } = {},
+  ): ParallelIterator<T> {
     const n = positiveInteger('numPartitions', numPartitions);
     const read = readOptions({ batchMs: options.batchMs ?? 0 });
     const oldShards = this.setups();
@@ -348,7 +353,9 @@ export class ParallelIterator<T> {
         `Expected \`indices\` to be a non-empty array of shard indices, got ${describeValue(indices)}`,
       );
     }
-    const templates = indices.map((index) => this.templates[this.shardIndex(index)] as ShardTemplate);
+    const templates = indices.map(
+      (index) => this.templates[this.shardIndex(index)] as ShardTemplate,
+    );
     return new ParallelIterator<T>(`${this.name}.selectShards([${indices.join(', ')}])`, templates);
   }
 

@@ -13,9 +13,7 @@ const SOURCE = Symbol('pariter.actorSource');
 
 /** What an actor's items come from: an iterable, or a function of the actor that returns one. */
 export type ActorSource<T> =
-  | Iterable<T>
-  | AsyncIterable<T>
-  | ((this: never) => Iterable<T> | AsyncIterable<T>);
+  Iterable<T> | AsyncIterable<T> | ((this: never) => Iterable<T> | AsyncIterable<T>);
 
 /**
  * The base class of a custom actor: a long-lived worker that produces a
@@ -111,7 +109,8 @@ export function exposeActor<A extends ParallelIteratorWorker<unknown>>(
   }
   let instance: A | undefined;
   const actor = (): A => {
-    if (!instance) throw new UsageError('The actor was not constructed: start it with spawnActor()');
+    if (!instance)
+      throw new UsageError('The actor was not constructed: start it with spawnActor()');
     return instance;
   };
   exposeWorker({
@@ -123,7 +122,9 @@ export function exposeActor<A extends ParallelIteratorWorker<unknown>>(
     invoke: async (method, args) => {
       const fn = (actor() as unknown as Record<string, unknown>)[method];
       if (typeof fn !== 'function') {
-        throw new ArgumentTypeError(`Expected \`${method}\` to be a method of the actor, got ${describeValue(fn)}`);
+        throw new ArgumentTypeError(
+          `Expected \`${method}\` to be a method of the actor, got ${describeValue(fn)}`,
+        );
       }
       return (await (fn as (...a: unknown[]) => unknown).apply(instance, args)) as unknown;
     },

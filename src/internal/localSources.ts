@@ -4,7 +4,7 @@
  * the copies of one (`duplicate`).
  */
 import { ArgumentRangeError } from '../errors';
-import { MetricsContext, type SharedMetrics } from '../metrics';
+import { MetricsContext, SharedMetrics } from '../metrics';
 import type { LocalSource } from '../localIterator';
 import type { Puller } from './pullPipeline';
 import { describeValue } from './validate';
@@ -91,7 +91,11 @@ function readyPuller(inputs: Input[], weights: number[]): Puller<unknown> {
     ready?: IteratorResult<unknown>;
     error?: { readonly error: unknown };
   }
-  const slots: Slot[] = inputs.map((input, i) => ({ input, weight: weights[i] ?? 1, pending: false }));
+  const slots: Slot[] = inputs.map((input, i) => ({
+    input,
+    weight: weights[i] ?? 1,
+    pending: false,
+  }));
   let wake: (() => void) | undefined;
   let turn = 0;
   let served = 0;
@@ -165,15 +169,14 @@ export function unionSource<I extends Input>(
   metricsOf: (input: I) => SharedMetrics,
 ): LocalSource {
   const weights = weightsOf(inputs.length, options);
-  const shared = new MetricsContext();
-  const metrics = inputs.map(metricsOf);
-  for (const m of metrics) m.set(shared);
-  const first = metrics[0] as SharedMetrics;
+  const metrics = new SharedMetrics(new MetricsContext(), inputs.map(metricsOf));
   let puller: Puller<unknown> | undefined;
   return {
-    metrics: first,
+    metrics,
     open: () =>
-      (puller ??= options.deterministic ? deterministicPuller(inputs, weights) : readyPuller(inputs, weights)),
+      (puller ??= options.deterministic
+        ? deterministicPuller(inputs, weights)
+        : readyPuller(inputs, weights)),
     close: async () => {
       await Promise.all(inputs.map((input) => input.return()));
     },
@@ -190,7 +193,9 @@ export const DUPLICATE_MAX_LAG = 1024;
  */
 export function duplicateSources(input: Input, n: number, metrics: SharedMetrics): LocalSource[] {
   if (typeof n !== 'number' || !Number.isInteger(n) || n < 2) {
-    throw new ArgumentRangeError(`Expected \`n\` to be an integer of at least 2, got ${describeValue(n)}`);
+    throw new ArgumentRangeError(
+      `Expected \`n\` to be an integer of at least 2, got ${describeValue(n)}`,
+    );
   }
   const buffer: unknown[] = [];
   let base = 0;

@@ -9,6 +9,7 @@
  */
 import { takeWhile, type Observable, type Subscription } from 'rxjs';
 import { OverflowError } from '../errors';
+import { Queue } from './queue';
 import type { Puller } from './pullPipeline';
 
 /** What to do when a source pushes past `bufferSize`. */
@@ -29,7 +30,7 @@ export interface FeedOptions {
 const DONE: IteratorResult<unknown> = { done: true, value: undefined };
 
 export class ObservableFeed {
-  private readonly queues: unknown[][];
+  private readonly queues: Queue<unknown>[];
   private readonly waiters = new Set<() => void>();
   private subscription: Subscription | undefined;
   private completed = false;
@@ -42,7 +43,10 @@ export class ObservableFeed {
     numShards: number,
     private readonly options: FeedOptions,
   ) {
-    this.queues = Array.from({ length: options.mode === 'shared' ? 1 : numShards }, () => []);
+    this.queues = Array.from(
+      { length: options.mode === 'shared' ? 1 : numShards },
+      () => new Queue<unknown>(),
+    );
   }
 
   /** The source's error, or the overflow, once either happened. */
@@ -52,25 +56,32 @@ export class ObservableFeed {
 
   /** Wakes shards waiting for items or for room to hand them out. */
   wake(): void {
+    if (this.waiters.size === 0) return;
     const waiters = [...this.waiters];
     this.waiters.clear();
     for (const waiter of waiters) waiter();
   }
 
-  /** The puller of shard `shard`. */
+  /** The puller of shard `shard`; the first one subscribes to the source. */
   puller(shard: number): Puller<unknown> {
-    const queue = this.queues[this.options.mode === 'shared' ? 0 : shard] as unknown[];
+    this.subscribe();
+    const queue = this.queues[this.options.mode === 'shared' ? 0 : shard] as Queue<unknown>;
+    const nextNow = (): IteratorResult<unknown> | undefined => {
+      this.subscribe();
+      if (this.failure) throw this.failure.error;
+      if (queue.length > 0 && (this.options.mayHandOut?.() ?? true)) {
+        const item = queue.shift();
+        return { done: false, value: this.options.onHandOut ? this.options.onHandOut(item) : item };
+      }
+      if (queue.length === 0 && (this.completed || this.closed)) return DONE;
+      return undefined;
+    };
     return {
+      nextNow,
       next: async () => {
-        this.subscribe();
         for (;;) {
-          if (this.failure) throw this.failure.error;
-          const ready = this.options.mayHandOut?.() ?? true;
-          if (ready && queue.length > 0) {
-            const item = queue.shift();
-            return { done: false, value: this.options.onHandOut ? this.options.onHandOut(item) : item };
-          }
-          if (queue.length === 0 && (this.completed || this.closed)) return DONE;
+          const result = nextNow();
+          if (result) return result;
           await new Promise<void>((resolve) => this.waiters.add(resolve));
         }
       },
@@ -101,7 +112,7 @@ export class ObservableFeed {
 
   private push(item: unknown): void {
     if (this.failure || this.closed) return;
-    const queue = this.queues[this.dealt++ % this.queues.length] as unknown[];
+    const queue = this.queues[this.dealt++ % this.queues.length] as Queue<unknown>;
     if (queue.length >= this.options.bufferSize && this.options.onOverflow === 'error') {
       this.failure ??= {
         error: new OverflowError(

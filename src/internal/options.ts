@@ -14,7 +14,9 @@ export type ItemFn<T, U> = ((item: T) => U | PromiseLike<U>) | Callable<T, U>;
 /**
  * A stateful callable: an object whose `call(item)` method is applied to
  * each item. (`bind?: never` keeps plain functions, which also have a `call`
- * method, out of this type, so that their result type is inferred.)
+ * method, out of this type. Methods that take an `ItemFn` and return its
+ * results have one signature per form, since inferring the result type from
+ * the union would also read a plain function's `call` method.)
  */
 export interface Callable<T, U> {
   call(item: T): U | PromiseLike<U>;

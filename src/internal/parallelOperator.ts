@@ -11,6 +11,7 @@ import { ParallelIterator, type ShardTemplate } from '../parallelIterator';
 import { ObservableFeed, type OverflowPolicy } from './observableFeed';
 import type { ContextOptions } from './options';
 import type { ShippedFn } from './protocol';
+import { MAX_BATCH } from './shardChannel';
 import { describeValue, positiveInteger } from './validate';
 
 /** Options of `parallelMap` and `parallelFilter`. */
@@ -21,7 +22,7 @@ export interface ParallelMapOptions extends ContextOptions {
   readonly ordered?: boolean;
   /**
    * Items inside the workers, or done and waiting for their turn to be
-   * emitted, at once (default `4 * numShards`).
+   * emitted, at once (default `256 * numShards`).
    */
   readonly maxInFlight?: number;
   /**
@@ -49,7 +50,9 @@ export interface ParallelSettings {
 export function parallelSettings(options: ParallelMapOptions): ParallelSettings {
   const numShards = positiveInteger('numShards', options.numShards ?? 2);
   if (options.ordered !== undefined && typeof options.ordered !== 'boolean') {
-    throw new ArgumentTypeError(`Expected \`ordered\` to be a boolean, got ${describeValue(options.ordered)}`);
+    throw new ArgumentTypeError(
+      `Expected \`ordered\` to be a boolean, got ${describeValue(options.ordered)}`,
+    );
   }
   const onOverflow = options.onOverflow ?? 'buffer';
   if (onOverflow !== 'buffer' && onOverflow !== 'error') {
@@ -60,7 +63,7 @@ export function parallelSettings(options: ParallelMapOptions): ParallelSettings 
   return {
     numShards,
     ordered: options.ordered ?? true,
-    maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? 4 * numShards),
+    maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? 256 * numShards),
     bufferSize: positiveInteger('bufferSize', options.bufferSize ?? 1024),
     onOverflow,
   };
@@ -84,12 +87,7 @@ export function parallelOperator<T, R>(
       let seq = 0;
       let nextOut = 0;
       let inFlight = 0;
-      const tagged$ = source.pipe(
-        map((item): [number, T] => {
-          waiting.set(seq, item);
-          return [seq++, item];
-        }),
-      );
+      const tagged$ = source.pipe(map((item): [number, T] => [seq++, item]));
       const feed = new ObservableFeed(tagged$, settings.numShards, {
         mode: 'shared',
         bufferSize: settings.bufferSize,
@@ -97,11 +95,13 @@ export function parallelOperator<T, R>(
         mayHandOut: () => inFlight < settings.maxInFlight,
         onHandOut: (pair) => {
           inFlight++;
+          const [key, item] = pair as [number, T];
+          waiting.set(key, item);
           return pair;
         },
       });
       const templates: ShardTemplate[] = Array.from({ length: settings.numShards }, (_, i) => ({
-        source: { kind: 'feed' },
+        source: { kind: 'feed', batch: perShard },
         repeat: false,
         ops: [{ op: 'forEach', fn: shipped, maxConcurrency: perShard, keyed: true }],
         feed: () => feed.puller(i),
@@ -109,7 +109,7 @@ export function parallelOperator<T, R>(
       const local = new ParallelIterator<[number, unknown]>(
         `${name}[shards=${settings.numShards}]`,
         templates,
-      ).gatherAsync({ numAsync: perShard });
+      ).local<[number, unknown]>('gatherAsync', { numAsync: 2, batchMs: 0, maxBatch: MAX_BATCH });
 
       const out = (key: number, result: unknown): void => {
         const item = waiting.get(key) as T;

@@ -42,8 +42,11 @@ export type SourceSpec =
   | { readonly kind: 'range'; readonly start: number; readonly end: number }
   /** A function run in the worker that returns an iterable or async iterable. */
   | { readonly kind: 'function'; readonly fn: ShippedFn }
-  /** Items fed from the calling thread on request (`pull`/`feed`). */
-  | { readonly kind: 'feed' }
+  /**
+   * Items fed from the calling thread on request (`pull`/`feed`), up to
+   * `batch` per pull (default 1).
+   */
+  | { readonly kind: 'feed'; readonly batch?: number }
   /** The items of the custom actor whose worker runs the shard. */
   | { readonly kind: 'actor' };
 

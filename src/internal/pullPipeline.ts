@@ -17,6 +17,8 @@ import { isPromiseLike } from './mapAsync';
 /** A pull source: a sync or async iterator. */
 export interface Puller<T> {
   next(): IteratorResult<T> | PromiseLike<IteratorResult<T>>;
+  /** The next result if one is ready now, without waiting; otherwise undefined. */
+  nextNow?(): IteratorResult<T> | undefined;
   return?(): unknown;
 }
 
@@ -41,6 +43,8 @@ export class PullPipeline<T> {
   private failure: { error: unknown } | undefined;
   private waiter: (() => void) | undefined;
   private closed = false;
+  /** A source item is on its way (the source's `next()` has not settled). */
+  private sourcePending = false;
 
   constructor(
     private readonly source: Puller<unknown>,
@@ -85,7 +89,9 @@ export class PullPipeline<T> {
     const source$ = new Observable<unknown>((subscriber) => {
       if (this.sourceSubscriber) {
         subscriber.error(
-          new UsageError('Expected a `transform` function to subscribe to its source once, got a second subscription'),
+          new UsageError(
+            'Expected a `transform` function to subscribe to its source once, got a second subscription',
+          ),
         );
         return;
       }
@@ -119,17 +125,40 @@ export class PullPipeline<T> {
     );
   }
 
+  /**
+   * Computes until `want` items are out. With a deadline (`batchMs` > 0) it
+   * stops once the deadline has passed with an item out; without one, it
+   * stops at the first point where it would have to wait with an item out,
+   * so a request for many items takes what is ready and no more. A source
+   * item still on its way stays pending across calls: output that arrives
+   * meanwhile is not held back by it.
+   */
   private async fill(want: number, deadline: number | undefined): Promise<void> {
     if (!this.subscription) this.start();
+    const expired = (): boolean =>
+      this.out.length > 0 && (deadline === undefined || performance.now() >= deadline);
     for (;;) {
       if (this.out.length >= want || this.finished) return;
-      if (deadline !== undefined && this.out.length > 0 && performance.now() >= deadline) return;
+      if (deadline !== undefined && expired()) return;
       if (this.sourceSubscriber?.closed) this.sourceDone = true;
-      if (this.canEmit(want)) {
-        await this.emitOne(this.sourceSubscriber as Subscriber<unknown>);
+      if (!this.sourcePending && this.canEmit(want)) {
+        const subscriber = this.sourceSubscriber as Subscriber<unknown>;
+        let next: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>> | undefined;
+        try {
+          // With items out and no deadline, take only what the source has ready.
+          const greedy = deadline === undefined && this.out.length > 0 && this.source.nextNow;
+          next = greedy ? this.source.nextNow?.() : this.source.next();
+          if (next === undefined) return;
+        } catch (error) {
+          this.fail(subscriber, error);
+          continue;
+        }
+        if (isPromiseLike(next)) this.emitLater(subscriber, next);
+        else this.emit(subscriber, next);
         if (this.gate.opaque) await immediate();
         continue;
       }
+      if (expired()) return;
       await new Promise<void>((resolve) => {
         this.waiter = resolve;
         if (deadline !== undefined && this.out.length > 0) {
@@ -139,16 +168,29 @@ export class PullPipeline<T> {
     }
   }
 
-  private async emitOne(subscriber: Subscriber<unknown>): Promise<void> {
-    let result: IteratorResult<unknown>;
-    try {
-      const next = this.source.next();
-      result = isPromiseLike(next) ? await next : next;
-    } catch (error) {
-      this.sourceDone = true;
-      subscriber.error(error);
-      return;
-    }
+  /** Emits a source item that is on its way, and wakes the driver. */
+  private emitLater(
+    subscriber: Subscriber<unknown>,
+    next: PromiseLike<IteratorResult<unknown>>,
+  ): void {
+    this.sourcePending = true;
+    Promise.resolve(next)
+      .then(
+        (result) => this.emit(subscriber, result),
+        (error: unknown) => this.fail(subscriber, error),
+      )
+      .finally(() => {
+        this.sourcePending = false;
+        this.wake();
+      });
+  }
+
+  private fail(subscriber: Subscriber<unknown>, error: unknown): void {
+    this.sourceDone = true;
+    subscriber.error(error);
+  }
+
+  private emit(subscriber: Subscriber<unknown>, result: IteratorResult<unknown>): void {
     if (this.closed) return;
     if (result.done) {
       this.sourceDone = true;

@@ -8,8 +8,15 @@
 import type { MessagePort } from 'node:worker_threads';
 import { ClosedError, ShardError, type ShardErrorOrigin } from '../errors';
 import { isPromiseLike } from './mapAsync';
-import { deserializeError, serializeError, type FromShard, type ShardPlan, type ToShard } from './protocol';
+import {
+  deserializeError,
+  serializeError,
+  type FromShard,
+  type ShardPlan,
+  type ToShard,
+} from './protocol';
 import type { Puller } from './pullPipeline';
+import { Queue } from './queue';
 import { startShardThread, type ShardThread } from './threadHost';
 
 /** How a shard is read. */
@@ -18,6 +25,12 @@ export interface ReadOptions {
   readonly numAsync: number;
   /** When > 0, each request is a batch the worker fills for up to this long. */
   readonly batchMs: number;
+  /**
+   * Items one request asks for: 1 by default, {@link MAX_BATCH} when
+   * `batchMs` > 0. Above 1 with `batchMs` 0, the worker answers with what it
+   * computes before it would have to wait.
+   */
+  readonly maxBatch?: number;
 }
 
 /**
@@ -41,7 +54,8 @@ export interface ShardSetup {
 export const MAX_BATCH = 4096;
 
 /** The outcome of {@link ShardChannel.take}. */
-export type Taken = { readonly kind: 'item'; readonly value: unknown } | { readonly kind: 'wait' | 'end' };
+export type Taken =
+  { readonly kind: 'item'; readonly value: unknown } | { readonly kind: 'wait' | 'end' };
 
 export class ShardChannel {
   private thread: ShardThread | undefined;
@@ -53,8 +67,10 @@ export class ShardChannel {
   /** Requests sent (or waiting to be sent) and not yet answered. */
   private outstanding = 0;
   private unsent = 0;
-  private readonly chunks: unknown[][] = [];
+  private held = false;
+  private readonly chunks = new Queue<Queue<unknown>>();
   private feeder: Puller<unknown> | undefined;
+  private feedError: { readonly error: unknown } | undefined;
   private readonly origin: ShardErrorOrigin;
 
   /**
@@ -70,9 +86,14 @@ export class ShardChannel {
     this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
   }
 
-  /** Keeps `numAsync` requests in flight; starts the worker on first use. */
+  /**
+   * Keeps `numAsync` requests in flight. On first use it starts the worker
+   * and opens the feed, so that a feed over a live Observable subscribes at
+   * the first pull and misses nothing while the worker starts.
+   */
   topUp(): void {
     if (this.closed || this.ended || this.failure) return;
+    this.feeder ??= this.setup.feed?.(this.scope);
     while (this.outstanding + this.chunks.length < this.options.numAsync) {
       this.outstanding++;
       this.unsent++;
@@ -83,14 +104,17 @@ export class ShardChannel {
 
   /** The next item in order, or what the shard is waiting on. */
   take(): Taken {
-    const chunk = this.chunks[0];
+    const chunk = this.chunks.peek();
     if (chunk) {
       const value = chunk.shift();
       if (chunk.length === 0) this.chunks.shift();
       return { kind: 'item', value };
     }
     if (this.failure) throw this.failure;
-    if (this.closed) throw new ClosedError(`${this.origin.iterator} was closed while a pull waited for shard ${this.origin.shard}`);
+    if (this.closed)
+      throw new ClosedError(
+        `${this.origin.iterator} was closed while a pull waited for shard ${this.origin.shard}`,
+      );
     return this.ended ? { kind: 'end' } : { kind: 'wait' };
   }
 
@@ -137,12 +161,11 @@ export class ShardChannel {
       this.send({ type: 'init', plan: this.setup.plan });
     } catch (error) {
       this.fail(
-        'its source or its functions\' context cannot be sent to a worker (use plain data, or a function source that builds the data in the worker)',
+        "its source or its functions' context cannot be sent to a worker (use plain data, or a function source that builds the data in the worker)",
         error,
       );
       return;
     }
-    thread.unref();
     this.flush();
   }
 
@@ -152,29 +175,38 @@ export class ShardChannel {
 
   private flush(): void {
     if (!this.port || this.closed) return;
-    const n = this.options.batchMs > 0 ? MAX_BATCH : 1;
+    const n = this.options.maxBatch ?? (this.options.batchMs > 0 ? MAX_BATCH : 1);
     for (; this.unsent > 0; this.unsent--) {
       this.send({ type: 'request', n, batchMs: this.options.batchMs });
     }
     this.updateRef();
   }
 
-  /** Only a port that waits for an answer keeps the process alive. */
+  /**
+   * Whether a consumer waits on this shard now: only then do its port and
+   * worker keep the process alive.
+   */
+  hold(held: boolean): void {
+    this.held = held;
+    this.updateRef();
+  }
+
   private updateRef(): void {
-    if (!this.port) return;
-    if (this.outstanding > 0 && !this.closed) this.port.ref();
-    else this.port.unref();
+    this.thread?.hold(this.held && this.outstanding > 0 && !this.closed);
   }
 
   private receive(message: FromShard): void {
     if (this.closed || this.failure) return;
     switch (message.type) {
-      case 'items':
+      case 'items': {
         this.outstanding--;
-        this.chunks.push(message.items as unknown[]);
+        const chunk = new Queue<unknown>();
+        chunk.pushAll(message.items);
+        this.chunks.push(chunk);
         this.updateRef();
         this.onEvent(message.items.length);
         return;
+      }
       case 'end':
         this.outstanding--;
         this.updateRef();
@@ -184,7 +216,8 @@ export class ShardChannel {
         }
         return;
       case 'error':
-        this.fail(message.hint, deserializeError(message.error));
+        // A feed's own error comes back through the worker: keep the original.
+        this.fail(message.hint, this.feedError?.error ?? deserializeError(message.error));
         return;
       case 'pull':
         void this.feed(message.n);
@@ -192,24 +225,29 @@ export class ShardChannel {
     }
   }
 
+  /** Answers a `pull`: at least one item (or the end), plus those ready now, up to `n`. */
   private async feed(n: number): Promise<void> {
-    this.feeder ??= this.setup.feed?.(this.scope);
+    const feeder = this.feeder;
     const items: unknown[] = [];
-    let done = false;
+    let done = !feeder;
     try {
-      while (items.length < n && this.feeder) {
-        const next = this.feeder.next();
-        const result = isPromiseLike(next) ? await next : next;
-        if (result.done) {
-          done = true;
-          break;
+      if (feeder) {
+        const next = feeder.next();
+        const first = isPromiseLike(next) ? await next : next;
+        if (first.done) done = true;
+        else items.push(first.value);
+        while (!done && items.length < n && feeder.nextNow) {
+          const now = feeder.nextNow();
+          if (now === undefined) break;
+          if (now.done) done = true;
+          else items.push(now.value);
         }
-        items.push(result.value);
       }
-      if (!this.feeder) done = true;
+      if (this.closed) return;
       this.send({ type: 'feed', items, done });
     } catch (error) {
       if (this.closed) return;
+      this.feedError = { error };
       try {
         this.send({ type: 'feedError', error: serializeError(error) });
       } catch {

@@ -6,7 +6,9 @@
  * {@link Puller}; any failure or the end of reading stops every worker of the
  * run.
  */
+import { UsageError } from '../errors';
 import type { Puller } from './pullPipeline';
+import { Queue } from './queue';
 import { ShardChannel, type ReadOptions, type RunScope, type ShardSetup } from './shardChannel';
 
 /** Strict reading: one item requested at a time, none ahead. */
@@ -16,7 +18,7 @@ export class ShardRun implements RunScope {
   readonly channels: ShardChannel[];
   private readonly sharedValues = new Map<object, { close(): void | Promise<void> }>();
   /** Shard indices in the order their `take` outcomes arrived. */
-  readonly arrivals: number[] = [];
+  readonly arrivals = new Queue<number>();
   private waiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
 
@@ -27,10 +29,15 @@ export class ShardRun implements RunScope {
   ) {
     this.channels = shards.map(
       (setup, index) =>
-        new ShardChannel(setup, options, (outcomes) => {
-          for (let i = 0; i < outcomes; i++) this.arrivals.push(index);
-          this.wake();
-        }, this),
+        new ShardChannel(
+          setup,
+          options,
+          (outcomes) => {
+            for (let i = 0; i < outcomes; i++) this.arrivals.push(index);
+            this.wake();
+          },
+          this,
+        ),
     );
   }
 
@@ -43,8 +50,13 @@ export class ShardRun implements RunScope {
     return value;
   }
 
-  /** Resolves at the next event of any shard. */
+  /**
+   * Resolves at the next event of any shard. While someone waits, the run's
+   * busy shards keep the process alive; otherwise they do not, so a script
+   * that stops reading can exit.
+   */
   event(): Promise<void> {
+    if (this.waiters.length === 0) for (const channel of this.channels) channel.hold(true);
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
@@ -59,7 +71,9 @@ export class ShardRun implements RunScope {
 
   private wake(): void {
     const waiters = this.waiters;
+    if (waiters.length === 0) return;
     this.waiters = [];
+    for (const channel of this.channels) channel.hold(false);
     for (const waiter of waiters) waiter();
   }
 }
@@ -74,14 +88,23 @@ export type OnItem = (index: number) => void;
 
 /** A reader that reports each item's shard and stops the run when it fails or ends. */
 function reader(run: ShardRun, next: () => Promise<Read>, onItem: OnItem): Puller<unknown> {
+  let reading = false;
   return {
     next: async () => {
+      if (reading) {
+        throw new UsageError(
+          'A gather is read by one consumer at a time: wait for the pending pull (of this iterator or one derived from it) before pulling again',
+        );
+      }
+      reading = true;
       let read: Read;
       try {
         read = await next();
       } catch (error) {
         await run.close();
         throw error;
+      } finally {
+        reading = false;
       }
       if ('done' in read) {
         await run.close();
@@ -98,64 +121,76 @@ function reader(run: ShardRun, next: () => Promise<Read>, onItem: OnItem): Pulle
 export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   const active = run.channels.map((channel, index) => ({ channel, index }));
   let turn = 0;
-  return reader(run, async () => {
-    while (active.length > 0) {
-      turn %= active.length;
-      const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
-      channel.topUp();
-      const taken = channel.take();
-      if (taken.kind === 'item') {
-        turn++;
-        return { index, value: taken.value };
+  return reader(
+    run,
+    async () => {
+      while (active.length > 0) {
+        turn %= active.length;
+        const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
+        channel.topUp();
+        const taken = channel.take();
+        if (taken.kind === 'item') {
+          turn++;
+          return { index, value: taken.value };
+        }
+        if (taken.kind === 'end') active.splice(turn, 1);
+        else await run.event();
       }
-      if (taken.kind === 'end') active.splice(turn, 1);
-      else await run.event();
-    }
-    return DONE;
-  }, onItem);
+      return DONE;
+    },
+    onItem,
+  );
 }
 
 /** Items as they become ready, in arrival order; per-shard order is kept. */
 export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = run.channels.length;
-  return reader(run, async () => {
-    for (;;) {
-      for (const channel of run.channels) channel.topUp();
-      const index = run.arrivals.shift();
-      if (index === undefined) {
-        if (active === 0) return DONE;
-        await run.event();
-        continue;
+  return reader(
+    run,
+    async () => {
+      for (;;) {
+        for (const channel of run.channels) channel.topUp();
+        const index = run.arrivals.shift();
+        if (index === undefined) {
+          if (active === 0) return DONE;
+          await run.event();
+          continue;
+        }
+        const taken = (run.channels[index] as ShardChannel).take();
+        if (taken.kind === 'item') return { index, value: taken.value };
+        if (taken.kind === 'end') active--;
       }
-      const taken = (run.channels[index] as ShardChannel).take();
-      if (taken.kind === 'item') return { index, value: taken.value };
-      if (taken.kind === 'end') active--;
-    }
-  }, onItem);
+    },
+    onItem,
+  );
 }
 
 /** One item from each active shard per step, in shard order. */
 export function batchAcrossShards(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = [...run.channels];
-  return reader(run, async () => {
-    while (active.length > 0) {
-      for (const channel of active) channel.topUp();
-      const items: unknown[] = [];
-      const stillActive: ShardChannel[] = [];
-      for (const channel of active) {
-        let taken = channel.take();
-        while (taken.kind === 'wait') {
-          await run.event();
-          taken = channel.take();
+  return reader(
+    run,
+    async () => {
+      while (active.length > 0) {
+        for (const channel of active) channel.topUp();
+        const items: unknown[] = [];
+        const stillActive: ShardChannel[] = [];
+        for (const channel of active) {
+          let taken = channel.take();
+          while (taken.kind === 'wait') {
+            await run.event();
+            taken = channel.take();
+          }
+          if (taken.kind === 'item') {
+            items.push(taken.value);
+            stillActive.push(channel);
+          }
         }
-        if (taken.kind === 'item') {
-          items.push(taken.value);
-          stillActive.push(channel);
-        }
+        active = stillActive;
+        if (items.length > 0) return { index: -1, value: items };
       }
-      active = stillActive;
-      if (items.length > 0) return { index: -1, value: items };
-    }
-    return DONE;
-  }, onItem);
+      return DONE;
+    },
+    onItem,
+  );
 }

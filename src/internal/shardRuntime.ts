@@ -9,29 +9,37 @@ import { isPromiseLike } from './mapAsync';
 import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
 import { deserializeError, serializeError } from './protocol';
 import { PullPipeline, type Puller } from './pullPipeline';
+import { Queue } from './queue';
 import { hintFor, loadFunction } from './shipping';
 import { functionSource, itemsSource, rangeSource } from './sources';
 import type { Stage, TransformFn } from './stages';
 import { pipelineOf } from './stages';
 import { describeValue } from './validate';
 
-/** A source fed by the calling thread, one `pull` at a time. */
+/** A source fed by the calling thread: up to `batch` items per `pull`. */
 class FeedSource implements Puller<unknown> {
-  private buffer: unknown[] = [];
+  private readonly buffer = new Queue<unknown>();
   private done = false;
   private waiting: { resolve: () => void; reject: (error: unknown) => void } | undefined;
 
-  constructor(private readonly send: (message: FromShard) => void) {}
+  constructor(
+    private readonly send: (message: FromShard) => void,
+    private readonly batch: number,
+  ) {}
 
-  async next(): Promise<IteratorResult<unknown>> {
-    if (this.buffer.length === 0 && !this.done) {
-      await new Promise<void>((resolve, reject) => {
-        this.waiting = { resolve, reject };
-        this.send({ type: 'pull', n: 1 });
-      });
-    }
+  nextNow(): IteratorResult<unknown> | undefined {
     if (this.buffer.length > 0) return { done: false, value: this.buffer.shift() };
-    return { done: true, value: undefined };
+    if (this.done) return { done: true, value: undefined };
+    return undefined;
+  }
+
+  next(): IteratorResult<unknown> | Promise<IteratorResult<unknown>> {
+    const now = this.nextNow();
+    if (now) return now;
+    return new Promise<void>((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.send({ type: 'pull', n: this.batch });
+    }).then(() => this.next());
   }
 
   feed(message: Extract<ToShard, { type: 'feed' | 'feedError' }>): void {
@@ -41,7 +49,7 @@ class FeedSource implements Puller<unknown> {
       waiting?.reject(deserializeError(message.error));
       return;
     }
-    this.buffer.push(...message.items);
+    this.buffer.pushAll(message.items);
     if (message.done) this.done = true;
     waiting?.resolve();
   }
@@ -168,16 +176,21 @@ export function runShard(port: MessagePort, actorSource?: Puller<unknown>): void
 
   port.on('close', () => {
     running.delete(fail);
-    pipeline?.then((p) => p.close(), () => undefined);
+    pipeline?.then(
+      (p) => p.close(),
+      () => undefined,
+    );
   });
   port.on('message', (message: ToShard) => {
     switch (message.type) {
       case 'init': {
         const { plan } = message;
-        const feed = (): Puller<unknown> => (feedSource = new FeedSource(send));
+        const batch = plan.source.kind === 'feed' ? (plan.source.batch ?? 1) : 1;
+        const feed = (): Puller<unknown> => (feedSource = new FeedSource(send, batch));
         // An actor's source is shared by its runs: a run that ends leaves it open.
         const actor = (): Puller<unknown> => {
-          if (!actorSource) throw new Error('This worker is not an actor: it has no source of its own');
+          if (!actorSource)
+            throw new Error('This worker is not an actor: it has no source of its own');
           return { next: () => actorSource.next() };
         };
         pipeline = build(plan, feed, actor);
@@ -201,6 +214,7 @@ async function build(
   actor: () => Puller<unknown>,
 ): Promise<PullPipeline<unknown>> {
   const stages = await Promise.all(plan.ops.map(loadStage));
-  const source = plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
+  const source =
+    plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
   return new PullPipeline(source, pipelineOf(stages));
 }

@@ -84,12 +84,22 @@ export function shipFunction(name: string, fn: unknown, context?: unknown): Ship
   if (typeof fn === 'function') {
     const marked = fn as Marked;
     const factory = marked[STATEFUL];
-    if (factory) return { kind: 'source', source: sourceOf(name, factory), context: ctx, stateful: true };
+    if (factory)
+      return { kind: 'source', source: sourceOf(name, factory), context: ctx, stateful: true };
     const moduleRef = marked[MODULE_FN];
     if (moduleRef) return { kind: 'module', specifier: moduleRef[0], exportName: moduleRef[1] };
-    return { kind: 'source', source: sourceOf(name, fn as (...args: never[]) => unknown), context: ctx, stateful: false };
+    return {
+      kind: 'source',
+      source: sourceOf(name, fn as (...args: never[]) => unknown),
+      context: ctx,
+      stateful: false,
+    };
   }
-  if (typeof fn === 'object' && fn !== null && typeof (fn as { call?: unknown }).call === 'function') {
+  if (
+    typeof fn === 'object' &&
+    fn !== null &&
+    typeof (fn as { call?: unknown }).call === 'function'
+  ) {
     const ctor = (fn as object).constructor as (...args: never[]) => unknown;
     const fields: Record<string, unknown> = { ...fn };
     try {

@@ -37,7 +37,9 @@ function rangeIterator(start: number, end: number): Iterator<number> {
 export function repeating(open: () => AnyIterator, repeat: boolean): Puller<unknown> {
   let iterator: AnyIterator | undefined;
   let yielded = false;
-  const after = (result: IteratorResult<unknown>): IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>> => {
+  const after = (
+    result: IteratorResult<unknown>,
+  ): IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>> => {
     if (!result.done) {
       yielded = true;
       return result;

@@ -46,10 +46,16 @@ function operatorFor(stage: Stage, gate: Gate): OperatorFunction<unknown, unknow
       const keep = (item: unknown) => (pass: unknown) => (pass ? item : SKIP);
       return (source) =>
         source.pipe(
-          mapAsync((item) => {
-            const pass = stage.fn(item);
-            return isPromiseLike(pass) ? Promise.resolve(pass).then(keep(item)) : keep(item)(pass);
-          }, 1, gate),
+          mapAsync(
+            (item) => {
+              const pass = stage.fn(item);
+              return isPromiseLike(pass)
+                ? Promise.resolve(pass).then(keep(item))
+                : keep(item)(pass);
+            },
+            1,
+            gate,
+          ),
           filter((item) => item !== SKIP),
         );
     }

@@ -10,7 +10,9 @@
  * - its `Worker` keeps every worker ever made in a module-level array and
  *   resolves paths against the caller's file: a plain `worker_threads.Worker`
  *   with the event-target methods threads.js needs is used instead;
- * - its workers keep the process alive: shard workers are `unref()`-ed, and
+ * - its workers keep the process alive: shard workers and their ports are
+ *   held (ref-ed) only while a consumer waits on them, so a script that stops
+ *   reading exits, and one that waits sees its worker die;
  *   only a port that waits for an answer holds the process open;
  * - a worker that dies after start leaves its calls pending: the caller is
  *   told through `onExit` and never waits on threads.js for data.
@@ -87,8 +89,11 @@ export interface ShardThread {
   readonly port: MessagePort;
   /** Called once if the worker exits on its own (not by `terminate`). */
   onExit(listener: (exitCode: number) => void): void;
-  /** Lets the process exit while this worker is idle. */
-  unref(): void;
+  /**
+   * Whether the worker keeps the process alive: `true` while a consumer
+   * waits on it (so that its death is seen), `false` while it is idle.
+   */
+  hold(held: boolean): void;
   /**
    * Ends the shard: stops its worker, or for an actor closes the data port
    * and leaves the actor running. Resolves when that is done.
@@ -163,8 +168,11 @@ class Spawned {
     return {
       port: port1,
       onExit: (listener) => void removers.push(this.onExit(listener)),
-      unref: () => {
-        if (ownsWorker) this.worker.unref();
+      hold: (held) => {
+        if (held) port1.ref();
+        else port1.unref();
+        if (ownsWorker && held) this.worker.ref();
+        else if (ownsWorker) this.worker.unref();
       },
       terminate: async () => {
         for (const remove of removers) remove();
@@ -214,7 +222,8 @@ export interface ActorThread {
 export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
   const w = worker as Partial<WorkerLike> | null;
   if (
-    typeof w !== 'object' || w === null ||
+    typeof w !== 'object' ||
+    w === null ||
     typeof w.addEventListener !== 'function' ||
     typeof w.once !== 'function' ||
     typeof w.terminate !== 'function'

@@ -31,11 +31,16 @@ function opOf(stage: Stage, owner: string): OpSpec {
   switch (stage.op) {
     case 'forEach':
       if (stage.original !== undefined) {
-        return { op: 'forEach', fn: shipFunction('fn', stage.original), maxConcurrency: stage.maxConcurrency };
+        return {
+          op: 'forEach',
+          fn: shipFunction('fn', stage.original),
+          maxConcurrency: stage.maxConcurrency,
+        };
       }
       break;
     case 'filter':
-      if (stage.original !== undefined) return { op: 'filter', fn: shipFunction('fn', stage.original) };
+      if (stage.original !== undefined)
+        return { op: 'filter', fn: shipFunction('fn', stage.original) };
       break;
     case 'batch':
     case 'flatten':
