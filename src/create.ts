@@ -1,7 +1,7 @@
 import { isObservable, type Observable } from 'rxjs';
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
-import { ObservableFeed, type OverflowPolicy } from './internal/observableFeed';
-import { ParallelIterator, type ShardTemplate } from './parallelIterator';
+import { ObservableFeed, overflowSettings, type OverflowOptions } from './internal/observableFeed';
+import { ParallelIterator, fedShards, type ShardTemplate } from './parallelIterator';
 import { checkContext, shipFunction } from './internal/shipping';
 import { openIterable, repeating } from './internal/sources';
 import { describeValue, positiveInteger } from './internal/validate';
@@ -210,21 +210,11 @@ export function fromIterators<T>(
 }
 
 /** Options of `fromObservable`. */
-export interface ObservableSourceOptions {
+export interface ObservableSourceOptions extends OverflowOptions {
   /** How many shards, each with its own worker (default 2). */
   readonly numShards?: number;
-  /**
-   * Items that may wait per shard in the calling thread before `onOverflow`
-   * applies (default 1024).
-   */
-  readonly bufferSize?: number;
-  /**
-   * When the source pushes past `bufferSize` for a shard: `'buffer'`
-   * (default) keeps buffering; `'error'` ends the run with a `ShardError`
-   * whose cause is an `OverflowError`.
-   */
-  readonly onOverflow?: OverflowPolicy;
 }
+
 
 /**
  * A `ParallelIterator` whose shards are fed round robin from an Observable in
@@ -257,26 +247,12 @@ export function fromObservable<T>(
     );
   }
   const numShards = positiveInteger('numShards', options.numShards ?? 2);
-  const bufferSize = positiveInteger('bufferSize', options.bufferSize ?? 1024);
-  const onOverflow = options.onOverflow ?? 'buffer';
-  if (onOverflow !== 'buffer' && onOverflow !== 'error') {
-    throw new ArgumentTypeError(
-      `Expected \`onOverflow\` to be 'buffer' or 'error', got ${describeValue(onOverflow)}`,
-    );
-  }
-  const key = {};
-  const templates = Array.from({ length: numShards }, (_, shard): ShardTemplate => ({
-    source: { kind: 'feed' },
-    repeat: false,
-    ops: [],
-    feed: (scope) =>
-      scope
-        .shared(
-          key,
-          () =>
-            new ObservableFeed(source$, numShards, { mode: 'roundRobin', bufferSize, onOverflow }),
-        )
-        .puller(shard),
-  }));
-  return new ParallelIterator<T>(`fromObservable[shards=${numShards}]`, templates);
+  const overflow = overflowSettings(options);
+  return new ParallelIterator<T>(
+    `fromObservable[shards=${numShards}]`,
+    fedShards(
+      numShards,
+      () => new ObservableFeed(source$, numShards, { mode: 'roundRobin', ...overflow }),
+    ),
+  );
 }

@@ -41,6 +41,26 @@ export interface ShardTemplate {
   readonly attach?: () => Promise<ShardThread>;
 }
 
+/** What feeds a set of shards from the calling thread: one per run. */
+interface Feed {
+  puller(shard: number): Puller<unknown>;
+  close(): void | Promise<void>;
+}
+
+/**
+ * @internal Templates of `count` shards fed from the calling thread by one
+ * feed per run, made by `open` at the run's first pull.
+ */
+export function fedShards(count: number, open: () => Feed, batch?: number): ShardTemplate[] {
+  const key = {};
+  return Array.from({ length: count }, (_, shard) => ({
+    source: batch === undefined ? { kind: 'feed' } : { kind: 'feed', batch },
+    repeat: false,
+    ops: [],
+    feed: (scope: RunScope) => scope.shared(key, open).puller(shard),
+  }));
+}
+
 /** How a `LocalIterator` reads its shards. */
 export type ReadKind = 'gatherSync' | 'gatherAsync' | 'batchAcrossShards' | 'shard';
 
@@ -295,15 +315,10 @@ export class ParallelIterator<T> {
     const n = positiveInteger('numPartitions', numPartitions);
     const read = readOptions({ batchMs: options.batchMs ?? 0 });
     const oldShards = this.setups();
-    const key = {};
-    const templates = Array.from({ length: n }, (_, partition): ShardTemplate => ({
-      source: { kind: 'feed' },
-      repeat: false,
-      ops: [],
-      feed: (scope) =>
-        scope.shared(key, () => new Repartitioner(oldShards, n, read)).puller(partition),
-    }));
-    return new ParallelIterator<T>(`${this.name}.repartition[numPartitions=${n}]`, templates);
+    return new ParallelIterator<T>(
+      `${this.name}.repartition[numPartitions=${n}]`,
+      fedShards(n, () => new Repartitioner(oldShards, n, read)),
+    );
   }
 
   /**

@@ -8,12 +8,35 @@
  * {@link OverflowError}.
  */
 import { takeWhile, type Observable, type Subscription } from 'rxjs';
-import { OverflowError } from '../errors';
+import { ArgumentTypeError, OverflowError } from '../errors';
+import { describeValue, positiveInteger } from './validate';
 import { Queue } from './queue';
 import type { Puller } from './pullPipeline';
 
 /** What to do when a source pushes past `bufferSize`. */
 export type OverflowPolicy = 'buffer' | 'error';
+
+/** The buffer options of the functions fed by an Observable. */
+export interface OverflowOptions {
+  /** Items that may wait in the calling thread before `onOverflow` applies (default 1024). */
+  readonly bufferSize?: number;
+  /**
+   * Past `bufferSize`: `'buffer'` (default) keeps buffering; `'error'` fails
+   * with an `OverflowError`.
+   */
+  readonly onOverflow?: OverflowPolicy;
+}
+
+/** Checks the buffer options at the call. */
+export function overflowSettings(options: OverflowOptions): Required<OverflowOptions> {
+  const onOverflow = options.onOverflow ?? 'buffer';
+  if (onOverflow !== 'buffer' && onOverflow !== 'error') {
+    throw new ArgumentTypeError(
+      `Expected \`onOverflow\` to be 'buffer' or 'error', got ${describeValue(onOverflow)}`,
+    );
+  }
+  return { bufferSize: positiveInteger('bufferSize', options.bufferSize ?? 1024), onOverflow };
+}
 
 export interface FeedOptions {
   /** Items that may wait per queue before `onOverflow` applies. */

@@ -7,15 +7,15 @@
  */
 import { Observable, map, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError } from '../errors';
-import { ParallelIterator, type ShardTemplate } from '../parallelIterator';
-import { ObservableFeed, type OverflowPolicy } from './observableFeed';
+import { ParallelIterator, fedShards } from '../parallelIterator';
+import { ObservableFeed, overflowSettings, type OverflowOptions } from './observableFeed';
 import type { ContextOptions } from './options';
 import type { ShippedFn } from './protocol';
 import { MAX_BATCH } from './shardChannel';
 import { describeValue, positiveInteger } from './validate';
 
 /** Options of `parallelMap` and `parallelFilter`. */
-export interface ParallelMapOptions extends ContextOptions {
+export interface ParallelMapOptions extends ContextOptions, OverflowOptions {
   /** Worker threads (default 2). */
   readonly numShards?: number;
   /** Emit results in upstream order (default true); otherwise as they are ready. */
@@ -25,25 +25,13 @@ export interface ParallelMapOptions extends ContextOptions {
    * emitted, at once (default `256 * numShards`).
    */
   readonly maxInFlight?: number;
-  /**
-   * Items that may wait in the calling thread for a worker before
-   * `onOverflow` applies (default 1024).
-   */
-  readonly bufferSize?: number;
-  /**
-   * Past `bufferSize`: `'buffer'` (default) keeps buffering; `'error'` fails
-   * with an `OverflowError`.
-   */
-  readonly onOverflow?: OverflowPolicy;
 }
 
 /** The checked settings of a parallel operator. */
-export interface ParallelSettings {
+export interface ParallelSettings extends Required<OverflowOptions> {
   readonly numShards: number;
   readonly ordered: boolean;
   readonly maxInFlight: number;
-  readonly bufferSize: number;
-  readonly onOverflow: OverflowPolicy;
 }
 
 /** Checks the options at the call. */
@@ -54,18 +42,11 @@ export function parallelSettings(options: ParallelMapOptions): ParallelSettings 
       `Expected \`ordered\` to be a boolean, got ${describeValue(options.ordered)}`,
     );
   }
-  const onOverflow = options.onOverflow ?? 'buffer';
-  if (onOverflow !== 'buffer' && onOverflow !== 'error') {
-    throw new ArgumentTypeError(
-      `Expected \`onOverflow\` to be 'buffer' or 'error', got ${describeValue(onOverflow)}`,
-    );
-  }
   return {
     numShards,
     ordered: options.ordered ?? true,
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? 256 * numShards),
-    bufferSize: positiveInteger('bufferSize', options.bufferSize ?? 1024),
-    onOverflow,
+    ...overflowSettings(options),
   };
 }
 
@@ -100,11 +81,10 @@ export function parallelOperator<T, R>(
           return pair;
         },
       });
-      const templates: ShardTemplate[] = Array.from({ length: settings.numShards }, (_, i) => ({
-        source: { kind: 'feed', batch: perShard },
-        repeat: false,
-        ops: [{ op: 'forEach', fn: shipped, maxConcurrency: perShard, keyed: true }],
-        feed: () => feed.puller(i),
+      const op = { op: 'forEach', fn: shipped, maxConcurrency: perShard, keyed: true } as const;
+      const templates = fedShards(settings.numShards, () => feed, perShard).map((shard) => ({
+        ...shard,
+        ops: [op],
       }));
       const local = new ParallelIterator<[number, unknown]>(
         `${name}[shards=${settings.numShards}]`,

@@ -31,6 +31,9 @@ export interface Pulled<T> {
   readonly done: boolean;
 }
 
+/** How long an eager pull computes before it returns what it has. */
+export const EAGER_MS = 2;
+
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class PullPipeline<T> {
@@ -53,12 +56,16 @@ export class PullPipeline<T> {
 
   /**
    * Pulls up to `n` items. With `batchMs` > 0 it keeps computing until it has
-   * `n` items or `batchMs` have passed with at least one item in hand.
-   * Items produced before an error are returned before the error is thrown.
+   * `n` items or `batchMs` have passed with at least one item in hand. With
+   * `batchMs` 0 and `n` > 1 it is eager: it returns what it has as soon as
+   * it would have to wait for the source, or after {@link EAGER_MS} of
+   * computing. Items produced before an error are returned before the error
+   * is thrown.
    */
   async pull(n: number, batchMs = 0): Promise<Pulled<T>> {
-    const deadline = batchMs > 0 ? performance.now() + batchMs : undefined;
-    await this.fill(n, deadline);
+    const eager = batchMs === 0 && n > 1;
+    const budget = eager ? EAGER_MS : batchMs;
+    await this.fill(n, budget > 0 ? performance.now() + budget : undefined, eager);
     if (this.out.length > 0) return { items: this.out.splice(0, n), done: false };
     if (this.failure) throw this.failure.error;
     return { items: [], done: true };
@@ -126,27 +133,27 @@ export class PullPipeline<T> {
   }
 
   /**
-   * Computes until `want` items are out. With a deadline (`batchMs` > 0) it
-   * stops once the deadline has passed with an item out; without one, it
-   * stops at the first point where it would have to wait with an item out,
-   * so a request for many items takes what is ready and no more. A source
-   * item still on its way stays pending across calls: output that arrives
-   * meanwhile is not held back by it.
+   * Computes until `want` items are out, or, with items out, until the
+   * deadline has passed, or (when `eager`, or with no deadline) until it would
+   * have to wait. A source item still on its way stays pending across calls:
+   * output that arrives meanwhile is not held back by it.
    */
-  private async fill(want: number, deadline: number | undefined): Promise<void> {
+  private async fill(want: number, deadline: number | undefined, eager = false): Promise<void> {
     if (!this.subscription) this.start();
+    const late = (): boolean => deadline !== undefined && performance.now() >= deadline;
     const expired = (): boolean =>
-      this.out.length > 0 && (deadline === undefined || performance.now() >= deadline);
+      this.out.length > 0 && (eager || deadline === undefined || late());
     for (;;) {
       if (this.out.length >= want || this.finished) return;
-      if (deadline !== undefined && expired()) return;
+      if (this.out.length > 0 && late()) return;
       if (this.sourceSubscriber?.closed) this.sourceDone = true;
       if (!this.sourcePending && this.canEmit(want)) {
         const subscriber = this.sourceSubscriber as Subscriber<unknown>;
         let next: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>> | undefined;
         try {
-          // With items out and no deadline, take only what the source has ready.
-          const greedy = deadline === undefined && this.out.length > 0 && this.source.nextNow;
+          // With items out and nothing to wait for, take only what the source has ready.
+          const greedy =
+            (eager || deadline === undefined) && this.out.length > 0 && this.source.nextNow;
           next = greedy ? this.source.nextNow?.() : this.source.next();
           if (next === undefined) return;
         } catch (error) {
