@@ -215,7 +215,6 @@ export interface ObservableSourceOptions extends OverflowOptions {
   readonly numShards?: number;
 }
 
-
 /**
  * A `ParallelIterator` whose shards are fed round robin from an Observable in
  * the calling thread: item `i` goes to shard `i mod numShards`, so parallel

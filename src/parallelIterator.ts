@@ -15,6 +15,7 @@ import {
   type OnItem,
   batchAcrossShards,
   gatherAsync,
+  gatherChunks,
   gatherSync,
 } from './internal/shardRun';
 import { Repartitioner } from './internal/repartition';
@@ -61,14 +62,18 @@ export function fedShards(count: number, open: () => Feed, batch?: number): Shar
   }));
 }
 
-/** How a `LocalIterator` reads its shards. */
-export type ReadKind = 'gatherSync' | 'gatherAsync' | 'batchAcrossShards' | 'shard';
+/**
+ * How a `LocalIterator` reads its shards (`chunks`, internal: arrays of
+ * whatever has arrived, for bulk readers).
+ */
+export type ReadKind = 'gatherSync' | 'gatherAsync' | 'batchAcrossShards' | 'shard' | 'chunks';
 
 const READERS: Record<ReadKind, (run: ShardRun, onItem: OnItem) => Puller<unknown>> = {
   gatherSync,
   gatherAsync,
   batchAcrossShards,
   shard: gatherSync,
+  chunks: gatherChunks,
 };
 
 /** @internal A `ParallelIterator` as plain data. */

@@ -89,7 +89,7 @@ export function parallelOperator<T, R>(
       const local = new ParallelIterator<[number, unknown]>(
         `${name}[shards=${settings.numShards}]`,
         templates,
-      ).local<[number, unknown]>('gatherAsync', { numAsync: 2, batchMs: 0, maxBatch: MAX_BATCH });
+      ).local<Array<[number, unknown]>>('chunks', { numAsync: 2, batchMs: 0, maxBatch: MAX_BATCH });
 
       const out = (key: number, result: unknown): void => {
         const item = waiting.get(key) as T;
@@ -107,16 +107,17 @@ export function parallelOperator<T, R>(
             subscriber.complete();
             return;
           }
-          const [key, result] = next.value;
-          if (!settings.ordered) {
-            out(key, result);
-            continue;
-          }
-          done.set(key, result);
-          while (done.has(nextOut) && !subscriber.closed) {
-            const value = done.get(nextOut);
-            done.delete(nextOut);
-            out(nextOut++, value);
+          for (const [key, result] of next.value) {
+            if (!settings.ordered) {
+              out(key, result);
+              continue;
+            }
+            done.set(key, result);
+            while (done.has(nextOut) && !subscriber.closed) {
+              const value = done.get(nextOut);
+              done.delete(nextOut);
+              out(nextOut++, value);
+            }
           }
         }
       };

@@ -165,6 +165,33 @@ export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   );
 }
 
+/**
+ * Like {@link gatherAsync}, but each step returns every item that has
+ * arrived, as one array (at least one item): for readers that handle items
+ * in bulk.
+ */
+export function gatherChunks(run: ShardRun, onItem: OnItem): Puller<unknown> {
+  let active = run.channels.length;
+  return reader(
+    run,
+    async () => {
+      for (;;) {
+        for (const channel of run.channels) channel.topUp();
+        const chunk: unknown[] = [];
+        for (let index = run.arrivals.shift(); index !== undefined; index = run.arrivals.shift()) {
+          const taken = (run.channels[index] as ShardChannel).take();
+          if (taken.kind === 'item') chunk.push(taken.value);
+          else if (taken.kind === 'end') active--;
+        }
+        if (chunk.length > 0) return { index: -1, value: chunk };
+        if (active === 0) return DONE;
+        await run.event();
+      }
+    },
+    onItem,
+  );
+}
+
 /** One item from each active shard per step, in shard order. */
 export function batchAcrossShards(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = [...run.channels];
