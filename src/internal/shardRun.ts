@@ -86,30 +86,61 @@ const DONE = { done: true, value: undefined } as const;
 /** Called with the shard index of each item a reader returns. */
 export type OnItem = (index: number) => void;
 
-/** A reader that reports each item's shard and stops the run when it fails or ends. */
-function reader(run: ShardRun, next: () => Promise<Read>, onItem: OnItem): Puller<unknown> {
+/**
+ * One step of a reader: what it can read now without waiting, or undefined
+ * when it has to wait for a shard.
+ */
+type Step = () => Read | undefined;
+
+/**
+ * A reader over `step`: an item that is already here is returned at once
+ * (not as a promise), else it waits for the shards' events. It reports each
+ * item's shard, and stops the run when reading fails or ends.
+ */
+function reader(run: ShardRun, step: Step, onItem: OnItem): Puller<unknown> {
   let reading = false;
+  const finish = async (
+    read: typeof DONE | undefined,
+    error?: { e: unknown },
+  ): Promise<IteratorResult<unknown>> => {
+    await run.close();
+    if (error) throw error.e;
+    return read ?? DONE;
+  };
+  const wait = async (): Promise<IteratorResult<unknown>> => {
+    reading = true;
+    try {
+      for (;;) {
+        await run.event();
+        const read = step();
+        if (read === undefined) continue;
+        if ('done' in read) return await finish(read);
+        onItem(read.index);
+        return { done: false, value: read.value };
+      }
+    } catch (e) {
+      return await finish(undefined, { e });
+    } finally {
+      reading = false;
+    }
+  };
   return {
-    next: async () => {
+    next: () => {
       if (reading) {
-        throw new UsageError(
-          'A gather is read by one consumer at a time: wait for the pending pull (of this iterator or one derived from it) before pulling again',
+        return Promise.reject(
+          new UsageError(
+            'A gather is read by one consumer at a time: wait for the pending pull (of this iterator or one derived from it) before pulling again',
+          ),
         );
       }
-      reading = true;
-      let read: Read;
+      let read: Read | undefined;
       try {
-        read = await next();
-      } catch (error) {
-        await run.close();
-        throw error;
-      } finally {
-        reading = false;
+        read = step();
+      } catch (e) {
+        return finish(undefined, { e });
       }
-      if ('done' in read) {
-        await run.close();
-        return read;
-      }
+      if (read === undefined) return wait();
+      if ('done' in read) return finish(read);
       onItem(read.index);
       return { done: false, value: read.value };
     },
@@ -121,48 +152,37 @@ function reader(run: ShardRun, next: () => Promise<Read>, onItem: OnItem): Pulle
 export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   const active = run.channels.map((channel, index) => ({ channel, index }));
   let turn = 0;
-  return reader(
-    run,
-    async () => {
-      while (active.length > 0) {
-        turn %= active.length;
-        const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
-        channel.topUp();
-        const taken = channel.take();
-        if (taken.kind === 'item') {
-          turn++;
-          return { index, value: taken.value };
-        }
-        if (taken.kind === 'end') active.splice(turn, 1);
-        else await run.event();
+  const step: Step = () => {
+    while (active.length > 0) {
+      turn %= active.length;
+      const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
+      channel.topUp();
+      const taken = channel.take();
+      if (taken.kind === 'item') {
+        turn++;
+        return { index, value: taken.value };
       }
-      return DONE;
-    },
-    onItem,
-  );
+      if (taken.kind === 'wait') return undefined;
+      active.splice(turn, 1);
+    }
+    return DONE;
+  };
+  return reader(run, step, onItem);
 }
 
 /** Items as they become ready, in arrival order; per-shard order is kept. */
 export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = run.channels.length;
-  return reader(
-    run,
-    async () => {
-      for (;;) {
-        for (const channel of run.channels) channel.topUp();
-        const index = run.arrivals.shift();
-        if (index === undefined) {
-          if (active === 0) return DONE;
-          await run.event();
-          continue;
-        }
-        const taken = (run.channels[index] as ShardChannel).take();
-        if (taken.kind === 'item') return { index, value: taken.value };
-        if (taken.kind === 'end') active--;
-      }
-    },
-    onItem,
-  );
+  const step: Step = () => {
+    for (const channel of run.channels) channel.topUp();
+    for (let index = run.arrivals.shift(); index !== undefined; index = run.arrivals.shift()) {
+      const taken = (run.channels[index] as ShardChannel).take();
+      if (taken.kind === 'item') return { index, value: taken.value };
+      if (taken.kind === 'end') active--;
+    }
+    return active === 0 ? DONE : undefined;
+  };
+  return reader(run, step, onItem);
 }
 
 /**
@@ -172,52 +192,45 @@ export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
  */
 export function gatherChunks(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = run.channels.length;
-  return reader(
-    run,
-    async () => {
-      for (;;) {
-        for (const channel of run.channels) channel.topUp();
-        const chunk: unknown[] = [];
-        for (let index = run.arrivals.shift(); index !== undefined; index = run.arrivals.shift()) {
-          const taken = (run.channels[index] as ShardChannel).take();
-          if (taken.kind === 'item') chunk.push(taken.value);
-          else if (taken.kind === 'end') active--;
-        }
-        if (chunk.length > 0) return { index: -1, value: chunk };
-        if (active === 0) return DONE;
-        await run.event();
-      }
-    },
-    onItem,
-  );
+  const step: Step = () => {
+    for (const channel of run.channels) channel.topUp();
+    const chunk: unknown[] = [];
+    for (let index = run.arrivals.shift(); index !== undefined; index = run.arrivals.shift()) {
+      const taken = (run.channels[index] as ShardChannel).take();
+      if (taken.kind === 'item') chunk.push(taken.value);
+      else if (taken.kind === 'end') active--;
+    }
+    if (chunk.length > 0) return { index: -1, value: chunk };
+    return active === 0 ? DONE : undefined;
+  };
+  return reader(run, step, onItem);
 }
 
 /** One item from each active shard per step, in shard order. */
 export function batchAcrossShards(run: ShardRun, onItem: OnItem): Puller<unknown> {
   let active = [...run.channels];
-  return reader(
-    run,
-    async () => {
-      while (active.length > 0) {
+  let round: { items: unknown[]; kept: ShardChannel[]; next: number } | undefined;
+  const step: Step = () => {
+    while (active.length > 0) {
+      if (!round) {
         for (const channel of active) channel.topUp();
-        const items: unknown[] = [];
-        const stillActive: ShardChannel[] = [];
-        for (const channel of active) {
-          let taken = channel.take();
-          while (taken.kind === 'wait') {
-            await run.event();
-            taken = channel.take();
-          }
-          if (taken.kind === 'item') {
-            items.push(taken.value);
-            stillActive.push(channel);
-          }
-        }
-        active = stillActive;
-        if (items.length > 0) return { index: -1, value: items };
+        round = { items: [], kept: [], next: 0 };
       }
-      return DONE;
-    },
-    onItem,
-  );
+      for (; round.next < active.length; round.next++) {
+        const channel = active[round.next] as ShardChannel;
+        const taken = channel.take();
+        if (taken.kind === 'wait') return undefined;
+        if (taken.kind === 'item') {
+          round.items.push(taken.value);
+          round.kept.push(channel);
+        }
+      }
+      const { items, kept } = round;
+      round = undefined;
+      active = kept;
+      if (items.length > 0) return { index: -1, value: items };
+    }
+    return DONE;
+  };
+  return reader(run, step, onItem);
 }
