@@ -93,13 +93,22 @@ export class ShardChannel {
    */
   topUp(): void {
     if (this.closed || this.ended || this.failure) return;
-    this.feeder ??= this.setup.feed?.(this.scope);
+    this.warm();
     while (this.outstanding + this.chunks.length < this.options.numAsync) {
       this.outstanding++;
       this.unsent++;
     }
-    this.starting ??= this.start();
     this.flush();
+  }
+
+  /**
+   * Starts the worker and opens the feed without asking for anything, so
+   * that the shards of a run start together on its first pull.
+   */
+  warm(): void {
+    if (this.closed) return;
+    this.feeder ??= this.setup.feed?.(this.scope);
+    this.starting ??= this.start();
   }
 
   /** The next item in order, or what the shard is waiting on. */

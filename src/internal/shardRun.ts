@@ -99,6 +99,7 @@ type Step = () => Read | undefined;
  */
 function reader(run: ShardRun, step: Step, onItem: OnItem): Puller<unknown> {
   let reading = false;
+  let started = false;
   const finish = async (
     read: typeof DONE | undefined,
     error?: { e: unknown },
@@ -132,6 +133,10 @@ function reader(run: ShardRun, step: Step, onItem: OnItem): Puller<unknown> {
             'A gather is read by one consumer at a time: wait for the pending pull (of this iterator or one derived from it) before pulling again',
           ),
         );
+      }
+      if (!started) {
+        started = true;
+        for (const channel of run.channels) channel.warm();
       }
       let read: Read | undefined;
       try {
