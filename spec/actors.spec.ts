@@ -7,14 +7,12 @@
  *
  * Every test is serial: the last one counts the threads of this process.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { execFile } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { Worker } from 'threads';
 import {
   fromActors,
-  fromRange,
   getMetrics,
   ParallelIterator,
   ShardError,
@@ -23,7 +21,9 @@ import {
 } from 'pariter';
 import type { ParallelIteratorWorker } from 'pariter/worker';
 import type { TsActor } from './fixtures/comp-ts-actor';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { delay, HANG_CAP_MS, within } from './helpers/hang';
+import { ROOT } from './helpers/paths';
 
 /** spec/fixtures/rollouts.js, as the calling thread sees it. */
 interface Rollouts extends ParallelIteratorWorker<number> {
@@ -40,47 +40,7 @@ interface CompActor extends ParallelIteratorWorker<unknown> {
   exit(code: number): void;
 }
 
-const ROOT = path.resolve(__dirname, '..');
-/** How long a pull may take before it counts as a hang. */
-const HANG_CAP_MS = 20_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rejects if `promise` has not settled within `ms`: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
-}
-
-/** The threads that stay after first use exist; returns the steady count. */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+const { assertBackToBaseline } = threadBaseline();
 
 // threads.js resolves a relative path against the file that calls `new Worker`: this one.
 const spawnRollouts = (data: number[]) =>

@@ -6,8 +6,7 @@
  *
  * Every test is serial: the last one counts the threads of this process.
  */
-import test, { type ExecutionContext } from 'ava';
-import { promises as fsp } from 'node:fs';
+import test from 'ava';
 import {
   fromItems,
   fromIterators,
@@ -18,49 +17,14 @@ import {
   UsageError,
   type ShardHandle,
 } from 'pariter';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { within } from './helpers/hang';
+import { threadCount } from './helpers/threadCount';
 
-/** How long a pull may take before it counts as a hang. */
-const HANG_CAP_MS = 20_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const turn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
-/** Rejects if `promise` has not settled within `ms`: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
-}
-
-/** The threads that stay after first use exist; returns the steady count. */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+const baseline = threadBaseline();
+const { assertBackToBaseline } = baseline;
 
 const range = (start: number, end: number, step = 1): number[] => {
   const out: number[] = [];
@@ -177,8 +141,8 @@ test.serial('repartition stops all workers (old and new) afterwards', async (t) 
     range(1, 41).map((x) => x * 10),
   );
   t.true(
-    peak >= baseline + 5,
-    `3 old and 2 new shards were running (peak ${peak}, baseline ${baseline})`,
+    peak >= baseline.count + 5,
+    `3 old and 2 new shards were running (peak ${peak}, baseline ${baseline.count})`,
   );
   await assertBackToBaseline(t, 'after exhausting a repartition');
   // Stopping early.

@@ -7,7 +7,6 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { spawn } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
   fromIterators,
@@ -16,56 +15,16 @@ import {
   type LocalIterator,
   type ParallelIterator,
 } from 'pariter';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { delay, HANG_CAP_MS, within } from './helpers/hang';
+import { FIXTURES, ROOT } from './helpers/paths';
 
-const ROOT = path.resolve(__dirname, '..');
-const WORKER_EXIT_FIXTURE = path.join(__dirname, 'fixtures', 'life-worker-exit.js');
-/** How long a run may take before it counts as a hang. */
-const HANG_CAP_MS = 20_000;
+const WORKER_EXIT_FIXTURE = path.join(FIXTURES, 'life-worker-exit.js');
 
 const unhandled: unknown[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Makes the threads that stay after first use exist; returns the steady count. */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-/** Rejects if `promise` has not settled within the cap: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`${what} did not settle within ${HANG_CAP_MS} ms`)),
-      HANG_CAP_MS,
-    );
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+const { assertBackToBaseline } = threadBaseline();
 
 type Reader = 'gatherSync' | 'gatherAsync' | 'getShard' | 'batchAcrossShards';
 const READERS: readonly Reader[] = ['gatherSync', 'gatherAsync', 'getShard', 'batchAcrossShards'];

@@ -5,9 +5,8 @@
  *
  * Every test is serial: they count the threads of this process.
  */
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import {
   ClosedError,
@@ -18,54 +17,13 @@ import {
   type LocalIterator,
   type ParallelIterator,
 } from 'pariter';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { delay, HANG_CAP_MS, within } from './helpers/hang';
+import { FIXTURES, ROOT } from './helpers/paths';
+import { threadCount } from './helpers/threadCount';
 
-const ROOT = path.resolve(__dirname, '..');
-const FIXTURES = path.join(__dirname, 'fixtures');
-/** How long a child script or a pull may take before it counts as a hang. */
-const HANG_CAP_MS = 20_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/**
- * Makes the threads that come and stay on first use (libuv's pool, V8's
- * platform threads, a first worker's) exist, then returns the count once it
- * is steady: the baseline that a stopped run must come back to.
- */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-/** Rejects if `promise` has not settled within `ms`: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+const baseline = threadBaseline();
+const { assertBackToBaseline } = baseline;
 
 // --- nothing runs before the first pull -------------------------------------
 
@@ -84,12 +42,12 @@ test.serial('creating and chaining start no thread; the first pull starts worker
   t.is(String(it), 'ParallelIterator[fromRange[1000000, shards=4].forEach().filter().batch(2)]');
   // Give anything started in the background a chance to show up.
   for (let i = 0; i < 5; i++) await delay(20);
-  t.is(threadCount(), baseline, 'no thread after creating and chaining');
+  t.is(threadCount(), baseline.count, 'no thread after creating and chaining');
 
   for (const [name, local] of readers) {
     const first = await within(local.next(), `${name}: first next()`);
     t.false(first.done, name);
-    t.true(threadCount() > baseline, `${name}: the first pull started the run's workers`);
+    t.true(threadCount() > baseline.count, `${name}: the first pull started the run's workers`);
     await local.return();
     await assertBackToBaseline(t, `${name} after return()`);
   }
@@ -190,7 +148,10 @@ for (const repeat of [false, true]) {
             await local.return();
             break;
         }
-        t.true(peak > baseline, `workers were running (peak ${peak}, baseline ${baseline})`);
+        t.true(
+          peak > baseline.count,
+          `workers were running (peak ${peak}, baseline ${baseline.count})`,
+        );
         await assertBackToBaseline(t, `after ${stop}`);
       });
     }
@@ -227,7 +188,7 @@ for (const reader of READERS) {
         waiting = !(await Promise.race([pending.then(() => true), delay(300).then(() => false)]));
       }
       t.true(waiting, 'a pull waits on shard 1');
-      t.true(threadCount() > baseline, 'the run has workers');
+      t.true(threadCount() > baseline.count, 'the run has workers');
       await within(it.close(), 'close()');
       const error = await t.throwsAsync(within(pending ?? local.next(), 'the pending pull'), {
         instanceOf: ClosedError,

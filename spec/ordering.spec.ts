@@ -12,8 +12,7 @@
  */
 import test from 'ava';
 import { fromRange, type LocalIterator, type ParallelIterator } from 'pariter';
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { delay } from './helpers/hang';
 
 /** Polls (bounded) until `state()` holds; returns whether it did. */
 async function eventually(state: () => boolean, capMs = 5000): Promise<boolean> {

@@ -8,8 +8,7 @@
  * timed; the only waits are bounded polls for a state.
  */
 import { Readable } from 'node:stream';
-import * as fsp from 'node:fs/promises';
-import test, { type ExecutionContext } from 'ava';
+import test from 'ava';
 import { expectTypeOf } from 'expect-type';
 import {
   EMPTY,
@@ -41,7 +40,9 @@ import {
   parallelMap,
 } from 'pariter';
 import { batch } from 'pariter/operators';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { delay, HANG_CAP_MS, within } from './helpers/hang';
+import { threadCount } from './helpers/threadCount';
 
 /**
  * The name the TSDoc example of `parallelMap` uses inside its shipped function.
@@ -51,10 +52,6 @@ declare const k: number;
 /** Likewise, passed by `context` to a shipped predicate below. */
 declare const minLength: number;
 
-/** How long a run may take before it counts as a hang (far above a normal run). */
-const HANG_CAP_MS = 20_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 const sortNumbers = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const upTo = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -68,15 +65,6 @@ function collect<T>(source: Observable<T>): Promise<T[]> {
   return lastValueFrom(source.pipe(toArray(), timeout(HANG_CAP_MS)));
 }
 
-/** Rejects if `promise` has not settled within `ms`: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let handle: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    handle = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(handle));
-}
-
 /** Polls (bounded) until `state()` holds; returns whether it did. */
 async function eventually(state: () => boolean, capMs = 5000): Promise<boolean> {
   const deadline = Date.now() + capMs;
@@ -87,37 +75,11 @@ async function eventually(state: () => boolean, capMs = 5000): Promise<boolean> 
   return true;
 }
 
-/**
- * Makes the threads that come and stay on first use (libuv's pool, V8's
- * platform threads, a first worker's) exist, then returns the thread count
- * once it is steady: the baseline a stopped run must come back to.
- */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await collect(of(1, 2).pipe(parallelMap<number, number>((x: number) => x)));
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+// The warm-up also runs a first parallelMap.
+const baseline = threadBaseline(() =>
+  collect(of(1, 2).pipe(parallelMap<number, number>((x: number) => x))),
+);
+const { assertBackToBaseline } = baseline;
 
 /**
  * Shared counters for functions running in workers: `[inside, maxInside,
@@ -312,7 +274,10 @@ test.serial(
         ),
       );
       t.deepEqual(out, [1, 2, 3, 4, 5, 6, 7, 8, 9, 10], name);
-      t.true(peak > baseline, `${name}: workers were running (peak ${peak}, baseline ${baseline})`);
+      t.true(
+        peak > baseline.count,
+        `${name}: workers were running (peak ${peak}, baseline ${baseline.count})`,
+      );
       t.true(await eventually(() => unsubscribed === 1), `${name}: the source was unsubscribed`);
       await assertBackToBaseline(t, `${name} after take(10)`);
     }
@@ -718,7 +683,10 @@ test.serial(
         ),
     );
     t.deepEqual(out, [0, 2, 1]);
-    t.true(peak > baseline, `workers were running (peak ${peak}, baseline ${baseline})`);
+    t.true(
+      peak > baseline.count,
+      `workers were running (peak ${peak}, baseline ${baseline.count})`,
+    );
     await assertBackToBaseline(t, 'after take(3) of asObservable');
 
     // and by hand, while a pull is pending on a slow shard

@@ -10,10 +10,8 @@
  * plain JavaScript workers.
  */
 import { execFile } from 'node:child_process';
-import * as fsp from 'node:fs/promises';
 import * as path from 'node:path';
-import test, { type ExecutionContext } from 'ava';
-import { fromRange } from 'pariter';
+import test from 'ava';
 import {
   REQUEST_SIZES,
   countPrimes,
@@ -22,9 +20,9 @@ import {
   type PrimeResponse,
 } from '../dist/examples/servicePipeline';
 import { train, type ShardSummary } from '../dist/examples/trainingShards';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { ROOT } from './helpers/paths';
 
-const ROOT = path.resolve(__dirname, '..');
 /** A run that takes longer than this counts as a hang. */
 const HANG_CAP_MS = 40_000;
 
@@ -37,34 +35,7 @@ const PRIMES_BELOW: ReadonlyMap<number, number> = new Map([
   [50_000, 5133],
 ]);
 
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Returns the thread count once it is steady, after the lazily made threads exist. */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+const { assertBackToBaseline } = threadBaseline();
 
 interface Run {
   readonly code: number | null;

@@ -6,12 +6,13 @@
  *
  * Every test is serial: they count the threads of this process.
  */
-import test, { type ExecutionContext } from 'ava';
-import { promises as fsp } from 'node:fs';
+import test from 'ava';
 import { map, of } from 'rxjs';
 import { spawn, Thread, Worker } from 'threads';
 import { fromItems, fromIterators, fromObservable, fromRange, UsageError } from 'pariter';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { withinCap } from './helpers/hang';
+import { threadCount } from './helpers/threadCount';
 
 /** What spec/fixtures/sumWorker.js exposes. */
 type SumWorker = {
@@ -20,46 +21,9 @@ type SumWorker = {
   gatherSum(parallel: unknown): Promise<number>;
 };
 
-/** How long a worker call may take before it counts as a hang. */
-const HANG_CAP_MS = 30_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rejects if `promise` has not settled within `ms`: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timer));
-}
-
-/** The threads that stay after first use exist; returns the steady count. */
-async function warmUp(): Promise<number> {
-  await fromRange(2).take(2);
-  await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
-let baseline = 0;
-
-test.before(async () => {
-  baseline = await warmUp();
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+/** `within`, with a hang cap for worker calls: 30 s. */
+const within = withinCap(30_000);
+const { assertBackToBaseline } = threadBaseline();
 
 // threads.js resolves a relative path against the file that calls `new Worker`: this one.
 const startSumWorker = () =>

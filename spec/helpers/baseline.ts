@@ -1,0 +1,67 @@
+/**
+ * The thread baseline of a spec file: the steady thread count after a warm-up,
+ * which every run must come back to once it has stopped.
+ *
+ * A file that counts threads calls `threadBaseline()` once, at top level (it
+ * registers a `test.before`), and runs its tests serially.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { promises as fsp } from 'node:fs';
+import { fromRange } from 'pariter';
+import { delay } from './hang';
+import { threadCount, threadsSettle } from './threadCount';
+
+/**
+ * Makes the threads that come and stay on first use (libuv's pool, V8's
+ * platform threads, a first worker's) exist, then returns the thread count
+ * once it is steady (the same for 5 polls 20 ms apart, or after 5 s).
+ *
+ * @param extra - more warm-up, run after a first pariter run and before a
+ *   file read: e.g. a first `parallelMap`, for a file that uses the operators
+ */
+export async function warmUp(extra?: () => Promise<unknown>): Promise<number> {
+  await fromRange(2).take(2);
+  await extra?.();
+  await fsp.readFile(__filename);
+  let last = threadCount();
+  let steady = 0;
+  const deadline = Date.now() + 5000;
+  while (steady < 5 && Date.now() < deadline) {
+    await delay(20);
+    const now = threadCount();
+    steady = now === last ? steady + 1 : 0;
+    last = now;
+  }
+  return last;
+}
+
+/** What `threadBaseline()` gives a spec file. */
+export interface ThreadBaseline {
+  /** The steady thread count after the warm-up; 0 until `test.before` has run. */
+  readonly count: number;
+  /**
+   * Waits (bounded) for the thread count to come back, then asserts that it is
+   * at or below the baseline; `when` names the moment in the failure message.
+   */
+  readonly assertBackToBaseline: (t: ExecutionContext, when: string) => Promise<void>;
+}
+
+/**
+ * Registers a `test.before` that warms up (see `warmUp`, with `extra`) and
+ * records the baseline; returns it, read at test time.
+ */
+export function threadBaseline(extra?: () => Promise<unknown>): ThreadBaseline {
+  let baseline = 0;
+  test.before(async () => {
+    baseline = await warmUp(extra);
+  });
+  return {
+    get count() {
+      return baseline;
+    },
+    async assertBackToBaseline(t, when) {
+      const count = await threadsSettle(baseline);
+      t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
+    },
+  };
+}
