@@ -10,17 +10,10 @@
  */
 import { Observable, type OperatorFunction } from 'rxjs';
 import type { Gate } from './gate';
+import { isPromiseLike } from './promises';
 
 /** How many items an unbounded `forEach` may hold per shard, to keep memory bounded. */
 export const UNBOUNDED_LIMIT = 1024;
-
-export function isPromiseLike(value: unknown): value is PromiseLike<unknown> {
-  return (
-    (typeof value === 'object' || typeof value === 'function') &&
-    value !== null &&
-    typeof (value as { then?: unknown }).then === 'function'
-  );
-}
 
 export function mapAsync<T, R>(
   fn: (item: T) => R | PromiseLike<R>,

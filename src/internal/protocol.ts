@@ -85,6 +85,12 @@ export interface SerializedError {
   readonly cause?: SerializedError;
 }
 
+/**
+ * How long a worker computes for an eager request (`n` > 1, `batchMs` 0)
+ * before it answers with what it has, in milliseconds.
+ */
+export const EAGER_MS = 2;
+
 /** Calling thread → worker. */
 export type ToShard =
   /** Sent once, first. */

@@ -12,7 +12,8 @@
 import { Observable, type Subscriber, type Subscription } from 'rxjs';
 import { UsageError } from '../errors';
 import { Gate } from './gate';
-import { isPromiseLike } from './mapAsync';
+import { isPromiseLike } from './promises';
+import { EAGER_MS } from './protocol';
 
 /** A pull source: a sync or async iterator. */
 export interface Puller<T> {
@@ -30,9 +31,6 @@ export interface Pulled<T> {
   readonly items: T[];
   readonly done: boolean;
 }
-
-/** How long an eager pull computes before it returns what it has. */
-export const EAGER_MS = 2;
 
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 

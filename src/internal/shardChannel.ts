@@ -7,7 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ClosedError, ShardError, type ShardErrorOrigin } from '../errors';
-import { isPromiseLike } from './mapAsync';
+import { isPromiseLike } from './promises';
 import {
   deserializeError,
   serializeError,

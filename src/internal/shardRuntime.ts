@@ -5,16 +5,22 @@
  * no more than was asked.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { isPromiseLike } from './mapAsync';
+import { isPromiseLike } from './promises';
 import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
 import { deserializeError, serializeError } from './protocol';
-import { PullPipeline, type Puller } from './pullPipeline';
+import { DirectPipeline } from './directPipeline';
+import type { Pulled, Puller } from './pullPipeline';
 import { Queue } from './queue';
 import { hintFor, loadFunction } from './shipping';
 import { functionSource, itemsSource, rangeSource } from './sources';
 import type { Stage, TransformFn } from './stages';
-import { pipelineOf } from './stages';
 import { describeValue } from './validate';
+
+/** What answers a shard's requests. */
+interface ShardPipeline {
+  pull(n: number, batchMs: number): Promise<Pulled<unknown>>;
+  close(): void;
+}
 
 /** A source fed by the calling thread: up to `batch` items per `pull`. */
 class FeedSource implements Puller<unknown> {
@@ -147,7 +153,7 @@ export function runShard(port: MessagePort, actorSource?: Puller<unknown>): void
   watchUncaught();
   running.add(fail);
 
-  let pipeline: Promise<PullPipeline<unknown>> | undefined;
+  let pipeline: Promise<ShardPipeline> | undefined;
   let queue: Promise<void> = Promise.resolve();
 
   const serve = async (n: number, batchMs: number): Promise<void> => {
@@ -212,9 +218,15 @@ async function build(
   plan: ShardPlan,
   feed: () => Puller<unknown>,
   actor: () => Puller<unknown>,
-): Promise<PullPipeline<unknown>> {
+): Promise<ShardPipeline> {
   const stages = await Promise.all(plan.ops.map(loadStage));
   const source =
     plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
+  if (stages.length === 0) return new DirectPipeline(source);
+  // RxJS is loaded only by shards that transform their items.
+  /* eslint-disable @typescript-eslint/no-require-imports */
+  const { PullPipeline } = require('./pullPipeline') as typeof import('./pullPipeline');
+  const { pipelineOf } = require('./stages') as typeof import('./stages');
+  /* eslint-enable @typescript-eslint/no-require-imports */
   return new PullPipeline(source, pipelineOf(stages));
 }

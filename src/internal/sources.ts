@@ -4,7 +4,7 @@
  * cycling forever.
  */
 import { ArgumentTypeError } from '../errors';
-import { isPromiseLike } from './mapAsync';
+import { isPromiseLike } from './promises';
 import type { Puller } from './pullPipeline';
 import { describeValue } from './validate';
 

@@ -12,7 +12,8 @@ import { flatten } from '../../operators/flatten';
 import { shuffle } from '../../operators/shuffle';
 import { ArgumentTypeError } from '../errors';
 import type { Gate } from './gate';
-import { isPromiseLike, mapAsync } from './mapAsync';
+import { mapAsync } from './mapAsync';
+import { isPromiseLike } from './promises';
 import type { PipelineBuilder } from './pullPipeline';
 import { describeValue } from './validate';
 

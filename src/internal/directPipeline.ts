@@ -1,0 +1,57 @@
+/**
+ * @internal
+ * The pipeline of a shard with no transformations: it pulls from the source
+ * directly, so such a worker never loads RxJS. It answers `pull` as
+ * `PullPipeline` does.
+ */
+import { isPromiseLike } from './promises';
+import { EAGER_MS } from './protocol';
+import type { Pulled, Puller } from './pullPipeline';
+
+export class DirectPipeline {
+  private done = false;
+  private failure: { readonly error: unknown } | undefined;
+
+  constructor(private readonly source: Puller<unknown>) {}
+
+  async pull(n: number, batchMs = 0): Promise<Pulled<unknown>> {
+    const items: unknown[] = [];
+    const eager = batchMs === 0 && n > 1;
+    const budget = eager ? EAGER_MS : batchMs;
+    const deadline = budget > 0 ? performance.now() + budget : undefined;
+    const late = (): boolean => deadline !== undefined && performance.now() >= deadline;
+    try {
+      while (items.length < n && !this.done && !this.failure) {
+        if (items.length > 0 && late()) break;
+        let next =
+          items.length > 0 && this.source.nextNow ? this.source.nextNow() : this.source.next();
+        if (next === undefined) break;
+        if (isPromiseLike(next)) {
+          next = await next;
+          if (items.length > 0 && eager) {
+            if (next.done) this.done = true;
+            else items.push(next.value);
+            break;
+          }
+        }
+        if (next.done) this.done = true;
+        else items.push(next.value);
+      }
+    } catch (error) {
+      this.failure = { error };
+    }
+    if (items.length > 0) return { items, done: false };
+    if (this.failure) throw this.failure.error;
+    return { items, done: true };
+  }
+
+  close(): void {
+    this.done = true;
+    try {
+      const result = this.source.return?.();
+      if (isPromiseLike(result)) result.then(undefined, () => undefined);
+    } catch {
+      // The source failing to stop is of no interest once the consumer has left.
+    }
+  }
+}
