@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';
+import { isPromiseLike } from './internal/promises';
 import { PullPipeline, type Puller } from './internal/pullPipeline';
 import { pipelineOf, type Stage } from './internal/stages';
 import {
@@ -95,21 +96,50 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * @throws ShardError when a shard failed; UsageError when another `next()`
    *   of this iterator is still pending
    */
-  async next(): Promise<IteratorResult<T>> {
+  next(): Promise<IteratorResult<T>> {
     if (this.reading) {
-      throw new UsageError(
-        `${String(this)} is read by one consumer at a time: wait for the pending next() before calling it again`,
+      return Promise.reject(
+        new UsageError(
+          `${String(this)} is read by one consumer at a time: wait for the pending next() before calling it again`,
+        ),
       );
     }
-    if (this.done) return { done: true, value: undefined };
+    if (this.done) return Promise.resolve({ done: true, value: undefined });
+    if (this.stages.length === 0) {
+      // Nothing to apply: an item the source already has is returned at once.
+      let next: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>;
+      try {
+        next = this.source.open().next();
+      } catch (error) {
+        return this.fail(error);
+      }
+      if (!isPromiseLike(next) && !next.done) return Promise.resolve(next as IteratorResult<T>);
+      return this.settle(next);
+    }
+    return this.pullNext();
+  }
+
+  /** Finishes a pull whose source result is not yet an item in hand. */
+  private async settle(
+    next: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>,
+  ): Promise<IteratorResult<T>> {
     this.reading = true;
     try {
-      if (this.stages.length === 0) {
-        // Nothing to apply: read the source directly.
-        const result = (await this.source.open().next()) as IteratorResult<T>;
-        if (result.done) await this.return();
-        return result.done ? { done: true, value: undefined } : result;
-      }
+      const result = (await next) as IteratorResult<T>;
+      if (!result.done) return result;
+      await this.return();
+      return { done: true, value: undefined };
+    } catch (error) {
+      return await this.fail(error);
+    } finally {
+      this.reading = false;
+    }
+  }
+
+  /** Pulls one item through the local transformations. */
+  private async pullNext(): Promise<IteratorResult<T>> {
+    this.reading = true;
+    try {
       this.pipeline ??= new PullPipeline<T>(
         this.source.open(),
         pipelineOf<T>(this.stages.map((stage) => measured(stage, this.source.metrics))),
@@ -121,12 +151,16 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       }
       return { done: false, value: pulled.items[0] as T };
     } catch (error) {
-      // A second reader's misuse must not end the run the first one reads.
-      if (!(error instanceof UsageError)) await this.return();
-      throw error;
+      return await this.fail(error);
     } finally {
       this.reading = false;
     }
+  }
+
+  /** Ends the run on a failure, unless it was a second reader's misuse, then rethrows. */
+  private async fail(error: unknown): Promise<never> {
+    if (!(error instanceof UsageError)) await this.return();
+    throw error;
   }
 
   /**

@@ -68,6 +68,8 @@ export class ShardChannel {
   private outstanding = 0;
   private unsent = 0;
   private held = false;
+  /** What the thread was last told: undefined before the first time. */
+  private holding: boolean | undefined;
   private readonly chunks = new Queue<Queue<unknown>>();
   private feeder: Puller<unknown> | undefined;
   private feedError: { readonly error: unknown } | undefined;
@@ -201,7 +203,10 @@ export class ShardChannel {
   }
 
   private updateRef(): void {
-    this.thread?.hold(this.held && this.outstanding > 0 && !this.closed);
+    const hold = this.held && this.outstanding > 0 && !this.closed;
+    if (!this.thread || hold === this.holding) return;
+    this.holding = hold;
+    this.thread.hold(hold);
   }
 
   private receive(message: FromShard): void {
