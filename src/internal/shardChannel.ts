@@ -70,7 +70,8 @@ export class ShardChannel {
   private held = false;
   /** What the thread was last told: undefined before the first time. */
   private holding: boolean | undefined;
-  private readonly chunks = new Queue<Queue<unknown>>();
+  /** Answers not yet taken, each with the index of its next item. */
+  private readonly chunks = new Queue<{ readonly items: readonly unknown[]; next: number }>();
   private feeder: Puller<unknown> | undefined;
   private feedError: { readonly error: unknown } | undefined;
   private readonly origin: ShardErrorOrigin;
@@ -94,6 +95,7 @@ export class ShardChannel {
    * the first pull and misses nothing while the worker starts.
    */
   topUp(): void {
+    if (this.outstanding + this.chunks.length >= this.options.numAsync && this.starting) return;
     if (this.closed || this.ended || this.failure) return;
     this.warm();
     while (this.outstanding + this.chunks.length < this.options.numAsync) {
@@ -117,8 +119,8 @@ export class ShardChannel {
   take(): Taken {
     const chunk = this.chunks.peek();
     if (chunk) {
-      const value = chunk.shift();
-      if (chunk.length === 0) this.chunks.shift();
+      const value = chunk.items[chunk.next++];
+      if (chunk.next === chunk.items.length) this.chunks.shift();
       return { kind: 'item', value };
     }
     if (this.failure) throw this.failure;
@@ -214,9 +216,7 @@ export class ShardChannel {
     switch (message.type) {
       case 'items': {
         this.outstanding--;
-        const chunk = new Queue<unknown>();
-        chunk.pushAll(message.items);
-        this.chunks.push(chunk);
+        this.chunks.push({ items: message.items, next: 0 });
         this.updateRef();
         this.onEvent(message.items.length);
         return;

@@ -11,6 +11,22 @@ import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import { ShardChannel, type ReadOptions, type RunScope, type ShardSetup } from './shardChannel';
 
+/** Shard indices in arrival order, kept as runs (a shard's answer of n items is one run). */
+class Arrivals {
+  private readonly runs = new Queue<{ readonly index: number; left: number }>();
+
+  push(index: number, count: number): void {
+    if (count > 0) this.runs.push({ index, left: count });
+  }
+
+  shift(): number | undefined {
+    const run = this.runs.peek();
+    if (!run) return undefined;
+    if (--run.left === 0) this.runs.shift();
+    return run.index;
+  }
+}
+
 /** Strict reading: one item requested at a time, none ahead. */
 export const STRICT: ReadOptions = { numAsync: 1, batchMs: 0 };
 
@@ -18,7 +34,7 @@ export class ShardRun implements RunScope {
   readonly channels: ShardChannel[];
   private readonly sharedValues = new Map<object, { close(): void | Promise<void> }>();
   /** Shard indices in the order their `take` outcomes arrived. */
-  readonly arrivals = new Queue<number>();
+  readonly arrivals = new Arrivals();
   private waiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
 
@@ -33,7 +49,7 @@ export class ShardRun implements RunScope {
           setup,
           options,
           (outcomes) => {
-            for (let i = 0; i < outcomes; i++) this.arrivals.push(index);
+            this.arrivals.push(index, outcomes);
             this.wake();
           },
           this,
