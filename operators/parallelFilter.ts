@@ -6,6 +6,7 @@ import {
   type ParallelMapOptions,
 } from '../src/internal/parallelOperator';
 import { shipFunction } from '../src/internal/shipping';
+import { checkOptions } from '../src/internal/validate';
 
 /**
  * Keeps the items of the source for which `fn`, run in worker threads,
@@ -28,6 +29,7 @@ export function parallelFilter<T>(
   fn: ItemFn<T, unknown>,
   options: ParallelMapOptions = {},
 ): OperatorFunction<T, T> {
+  checkOptions(options);
   const settings = parallelSettings(options);
   const shipped = shipFunction('fn', fn, options.context);
   return parallelOperator<T, T>('parallelFilter', shipped, settings, (item, pass) => ({

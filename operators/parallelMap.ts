@@ -6,6 +6,7 @@ import {
   type ParallelMapOptions,
 } from '../src/internal/parallelOperator';
 import { shipFunction } from '../src/internal/shipping';
+import { checkOptions } from '../src/internal/validate';
 
 export type { ParallelMapOptions } from '../src/internal/parallelOperator';
 
@@ -50,6 +51,7 @@ export function parallelMap<T, R>(
   fn: ItemFn<T, R>,
   options: ParallelMapOptions = {},
 ): OperatorFunction<T, R> {
+  checkOptions(options);
   const settings = parallelSettings(options);
   const shipped = shipFunction('fn', fn, options.context);
   return parallelOperator<T, R>('parallelMap', shipped, settings, (_item, result) => ({

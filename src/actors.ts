@@ -1,7 +1,7 @@
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
 import { ParallelIterator, type ShardTemplate } from './parallelIterator';
 import { spawnActorThread, type ActorThread } from './internal/threadHost';
-import { describeValue } from './internal/validate';
+import { checkOptions, describeValue } from './internal/validate';
 import type { ParallelIteratorWorker } from './worker';
 
 const ACTOR = Symbol('pariter.actor');
@@ -99,7 +99,13 @@ export function fromActors<T>(
   actors: ActorHandle<T>[],
   options: { readonly name?: string } = {},
 ): ParallelIterator<T> {
-  if (!Array.isArray(actors) || actors.length === 0) {
+  checkOptions(options);
+  if (!Array.isArray(actors)) {
+    throw new ArgumentTypeError(
+      `Expected \`actors\` to be an array of actor handles, got ${describeValue(actors)}`,
+    );
+  }
+  if (actors.length === 0) {
     throw new ArgumentRangeError(
       `Expected \`actors\` to be a non-empty array of actor handles, got ${describeValue(actors)}`,
     );

@@ -4,7 +4,7 @@ import { ObservableFeed, overflowSettings, type OverflowOptions } from './intern
 import { ParallelIterator, fedShards, type ShardTemplate } from './parallelIterator';
 import { checkContext, shipFunction } from './internal/shipping';
 import { openIterable, repeating } from './internal/sources';
-import { describeValue, positiveInteger } from './internal/validate';
+import { checkOptions, describeValue, shardCount } from './internal/validate';
 
 /** Options of `fromItems` and `fromRange`. */
 export interface SourceOptions {
@@ -37,7 +37,7 @@ function sourceOptions(shards: number | SourceOptions | undefined): {
   repeat: boolean;
 } {
   if (shards === undefined || typeof shards === 'number') {
-    return { numShards: positiveInteger('numShards', shards ?? 2), repeat: false };
+    return { numShards: shardCount('numShards', shards ?? 2), repeat: false };
   }
   if (typeof shards !== 'object' || shards === null) {
     throw new ArgumentRangeError(
@@ -45,7 +45,7 @@ function sourceOptions(shards: number | SourceOptions | undefined): {
     );
   }
   return {
-    numShards: positiveInteger('numShards', shards.numShards ?? 2),
+    numShards: shardCount('numShards', shards.numShards ?? 2),
     repeat: repeatOption(shards.repeat),
   };
 }
@@ -168,7 +168,13 @@ export function fromIterators<T>(
   sources: Array<Source<T>>,
   options: IteratorsOptions = {},
 ): ParallelIterator<T> {
-  if (!Array.isArray(sources) || sources.length === 0) {
+  checkOptions(options);
+  if (!Array.isArray(sources)) {
+    throw new ArgumentTypeError(
+      `Expected \`sources\` to be an array of sources, got ${describeValue(sources)}`,
+    );
+  }
+  if (sources.length === 0) {
     throw new ArgumentRangeError(
       `Expected \`sources\` to be a non-empty array of sources, got ${describeValue(sources)}`,
     );
@@ -240,12 +246,13 @@ export function fromObservable<T>(
   source$: Observable<T>,
   options: ObservableSourceOptions = {},
 ): ParallelIterator<T> {
+  checkOptions(options);
   if (!isObservable(source$)) {
     throw new ArgumentTypeError(
       `Expected \`source$\` to be an Observable, got ${describeValue(source$)}`,
     );
   }
-  const numShards = positiveInteger('numShards', options.numShards ?? 2);
+  const numShards = shardCount('numShards', options.numShards ?? 2);
   const overflow = overflowSettings(options);
   return new ParallelIterator<T>(
     `fromObservable[shards=${numShards}]`,

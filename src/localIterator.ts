@@ -5,6 +5,7 @@ import { isPromiseLike } from './internal/promises';
 import { PullPipeline, type Puller } from './internal/pullPipeline';
 import { pipelineOf, type Stage } from './internal/stages';
 import {
+  checkOptions,
   describeValue,
   functionArg,
   nonNegativeInteger,
@@ -202,6 +203,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   forEach<U>(fn: (item: T) => U | PromiseLike<U>, options?: LocalForEachOptions): LocalIterator<U>;
   forEach<U>(fn: Callable<T, U>, options?: LocalForEachOptions): LocalIterator<U>;
   forEach<U>(fn: ItemFn<T, U>, options: LocalForEachOptions = {}): LocalIterator<U> {
+    checkOptions(options);
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     const call = callableOf('fn', fn) as (item: unknown) => unknown;
     return this.derive({ op: 'forEach', fn: call, maxConcurrency, original: fn }, 'forEach()');
@@ -370,7 +372,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
     for (const other of args) {
       if (!(other instanceof LocalIterator)) {
         throw new ArgumentTypeError(
-          `Expected the inputs of \`union\` to be LocalIterators, got ${describeValue(other)}`,
+          `Expected \`others\` to be LocalIterators, got ${describeValue(other)}`,
         );
       }
     }
@@ -428,9 +430,12 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
         if (result.done) break;
         items.push(result.value);
       }
-    } finally {
-      await this.return();
+    } catch (error) {
+      // A second consumer's misuse must not end the first consumer's run.
+      if (!(error instanceof UsageError)) await this.return();
+      throw error;
     }
+    await this.return();
     return items;
   }
 
@@ -467,6 +472,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   asObservable(): Observable<T> {
     return new Observable<T>((subscriber) => {
       let stopped = false;
+      let misused = false;
       const pump = async (): Promise<void> => {
         while (!stopped) {
           const result = await this.next();
@@ -479,11 +485,13 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
         }
       };
       pump().catch((error: unknown) => {
+        // A second subscription while the first reads: fail it, leave the first be.
+        misused = error instanceof UsageError;
         if (!stopped) subscriber.error(error);
       });
       return () => {
         stopped = true;
-        this.return().catch(() => undefined);
+        if (!misused) this.return().catch(() => undefined);
       };
     });
   }

@@ -23,6 +23,7 @@ import { shipFunction } from './internal/shipping';
 import type { ShardThread } from './internal/threadHost';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
+  checkOptions,
   describeValue,
   nonNegativeInteger,
   nonNegativeNumber,
@@ -98,11 +99,17 @@ export interface ReadAheadOptions {
   readonly numAsync?: number;
 }
 
+/** The longest `batchMs` (a timer's limit). */
+const MAX_BATCH_MS = 2 ** 31 - 1;
+
 function readOptions(options: ReadAheadOptions): ReadOptions {
-  return {
-    numAsync: positiveInteger('numAsync', options.numAsync ?? 1),
-    batchMs: nonNegativeNumber('batchMs', options.batchMs ?? 0),
-  };
+  const batchMs = nonNegativeNumber('batchMs', options.batchMs ?? 0);
+  if (batchMs > MAX_BATCH_MS) {
+    throw new ArgumentRangeError(
+      `Expected \`batchMs\` to be a non-negative number up to ${MAX_BATCH_MS}, got ${describeValue(batchMs)}`,
+    );
+  }
+  return { numAsync: positiveInteger('numAsync', options.numAsync ?? 1), batchMs };
 }
 
 /**
@@ -173,6 +180,7 @@ export class ParallelIterator<T> {
   forEach<U>(fn: (item: T) => U | PromiseLike<U>, options?: ForEachOptions): ParallelIterator<U>;
   forEach<U>(fn: Callable<T, U>, options?: ForEachOptions): ParallelIterator<U>;
   forEach<U>(fn: ItemFn<T, U>, options: ForEachOptions = {}): ParallelIterator<U> {
+    checkOptions(options);
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     return this.derive(
       { op: 'forEach', fn: shipFunction('fn', fn, options.context), maxConcurrency },
@@ -193,6 +201,7 @@ export class ParallelIterator<T> {
    * ```
    */
   filter(fn: ItemFn<T, unknown>, options: ContextOptions = {}): ParallelIterator<T> {
+    checkOptions(options);
     return this.derive({ op: 'filter', fn: shipFunction('fn', fn, options.context) }, 'filter()');
   }
 
@@ -237,6 +246,7 @@ export class ParallelIterator<T> {
    * ```
    */
   combine<U>(fn: ItemFn<T, Iterable<U>>, options: ContextOptions = {}): ParallelIterator<U> {
+    checkOptions(options);
     const shipped = shipFunction('fn', fn, options.context);
     return this.derive(
       [{ op: 'forEach', fn: shipped, maxConcurrency: 1 }, { op: 'flatten' }],
@@ -286,6 +296,7 @@ export class ParallelIterator<T> {
     fn: (source$: Observable<T>, rx: typeof Rx) => Observable<U>,
     options: ContextOptions = {},
   ): ParallelIterator<U> {
+    checkOptions(options);
     return this.derive(
       { op: 'transform', fn: shipFunction('fn', fn, options.context) },
       'transform()',
@@ -317,6 +328,7 @@ export class ParallelIterator<T> {
     numPartitions: number,
     options: { readonly batchMs?: number } = {},
   ): ParallelIterator<T> {
+    checkOptions(options);
     const n = positiveInteger('numPartitions', numPartitions);
     const read = readOptions({ batchMs: options.batchMs ?? 0 });
     const oldShards = this.setups();
@@ -368,7 +380,12 @@ export class ParallelIterator<T> {
         `Expected selectShards() before union(), got ${String(this)}: select the shards of each input, then union them`,
       );
     }
-    if (!Array.isArray(indices) || indices.length === 0) {
+    if (!Array.isArray(indices)) {
+      throw new ArgumentTypeError(
+        `Expected \`indices\` to be an array of shard indices, got ${describeValue(indices)}`,
+      );
+    }
+    if (indices.length === 0) {
       throw new ArgumentRangeError(
         `Expected \`indices\` to be a non-empty array of shard indices, got ${describeValue(indices)}`,
       );
@@ -493,6 +510,7 @@ export class ParallelIterator<T> {
    * ```
    */
   gatherAsync(options: ReadAheadOptions = {}): LocalIterator<T> {
+    checkOptions(options);
     return this.local('gatherAsync', readOptions(options));
   }
 
@@ -523,6 +541,7 @@ export class ParallelIterator<T> {
    * ```
    */
   getShard(index: number, options: ReadAheadOptions = {}): LocalIterator<T> {
+    checkOptions(options);
     const i = this.shardIndex(index);
     return this.local('shard', readOptions(options), [i]);
   }

@@ -52,6 +52,11 @@ export class ParallelIteratorWorker<T> {
    * @throws ArgumentTypeError when `source` is not an iterable or a function
    */
   constructor(source: ActorSource<T>, repeat = false) {
+    if (typeof repeat !== 'boolean') {
+      throw new ArgumentTypeError(
+        `Expected \`repeat\` to be a boolean, got ${describeValue(repeat)}`,
+      );
+    }
     const s = source as Partial<Iterable<T> & AsyncIterable<T>> | null;
     if (
       typeof source !== 'function' &&

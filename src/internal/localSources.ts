@@ -3,7 +3,7 @@
  * Local sources made of other `LocalIterator`s: the union of several, and
  * the copies of one (`duplicate`).
  */
-import { ArgumentRangeError } from '../errors';
+import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 import { MetricsContext, SharedMetrics } from '../metrics';
 import type { LocalSource } from '../localIterator';
 import type { Puller } from './pullPipeline';
@@ -31,16 +31,21 @@ const DONE = { done: true, value: undefined } as const;
 function weightsOf(count: number, options: UnionOptions): number[] {
   const weights = options.roundRobinWeights;
   if (weights === undefined) return Array.from({ length: count }, () => 1);
-  if (!Array.isArray(weights) || weights.length !== count) {
-    throw new ArgumentRangeError(
-      `Expected \`roundRobinWeights\` to have one weight per input (${count}), got ${describeValue(weights)}`,
+  if (!Array.isArray(weights)) {
+    throw new ArgumentTypeError(
+      `Expected \`roundRobinWeights\` to be an array of weights, got ${describeValue(weights)}`,
     );
   }
-  return weights.map((weight) => {
+  if (weights.length !== count) {
+    throw new ArgumentRangeError(
+      `Expected \`roundRobinWeights\` to be an array of one weight per input (${count}), got ${describeValue(weights)}`,
+    );
+  }
+  return weights.map((weight, i) => {
     if (weight === '*') return Infinity;
     if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1) {
       throw new ArgumentRangeError(
-        `Expected each of \`roundRobinWeights\` to be a positive integer or '*', got ${describeValue(weight)}`,
+        `Expected \`roundRobinWeights[${i}]\` to be a positive integer or '*', got ${describeValue(weight)}`,
       );
     }
     return weight;
@@ -168,6 +173,11 @@ export function unionSource<I extends Input>(
   options: UnionOptions,
   metricsOf: (input: I) => SharedMetrics,
 ): LocalSource {
+  if (options.deterministic !== undefined && typeof options.deterministic !== 'boolean') {
+    throw new ArgumentTypeError(
+      `Expected \`deterministic\` to be a boolean, got ${describeValue(options.deterministic)}`,
+    );
+  }
   const weights = weightsOf(inputs.length, options);
   const metrics = new SharedMetrics(new MetricsContext(), inputs.map(metricsOf));
   let puller: Puller<unknown> | undefined;
@@ -183,6 +193,9 @@ export function unionSource<I extends Input>(
   };
 }
 
+/** The most copies `duplicate` makes. */
+const MAX_COPIES = 1024;
+
 /** How far a copy made by `duplicate` may get ahead of the slowest copy still being read. */
 export const DUPLICATE_MAX_LAG = 1024;
 
@@ -192,9 +205,9 @@ export const DUPLICATE_MAX_LAG = 1024;
  * is {@link DUPLICATE_MAX_LAG} items ahead of the slowest.
  */
 export function duplicateSources(input: Input, n: number, metrics: SharedMetrics): LocalSource[] {
-  if (typeof n !== 'number' || !Number.isInteger(n) || n < 2) {
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 2 || n > MAX_COPIES) {
     throw new ArgumentRangeError(
-      `Expected \`n\` to be an integer of at least 2, got ${describeValue(n)}`,
+      `Expected \`n\` to be an integer from 2 to ${MAX_COPIES}, got ${describeValue(n)}`,
     );
   }
   const buffer: unknown[] = [];

@@ -12,7 +12,7 @@ import { ObservableFeed, overflowSettings, type OverflowOptions } from './observ
 import type { ContextOptions } from './options';
 import type { ShippedFn } from './protocol';
 import { MAX_BATCH } from './shardChannel';
-import { describeValue, positiveInteger } from './validate';
+import { describeValue, positiveInteger, shardCount } from './validate';
 
 /** Options of `parallelMap` and `parallelFilter`. */
 export interface ParallelMapOptions extends ContextOptions, OverflowOptions {
@@ -36,7 +36,7 @@ export interface ParallelSettings extends Required<OverflowOptions> {
 
 /** Checks the options at the call. */
 export function parallelSettings(options: ParallelMapOptions): ParallelSettings {
-  const numShards = positiveInteger('numShards', options.numShards ?? 2);
+  const numShards = shardCount('numShards', options.numShards ?? 2);
   if (options.ordered !== undefined && typeof options.ordered !== 'boolean') {
     throw new ArgumentTypeError(
       `Expected \`ordered\` to be a boolean, got ${describeValue(options.ordered)}`,

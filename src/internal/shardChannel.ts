@@ -163,10 +163,10 @@ export class ShardChannel {
       return;
     }
     this.port = thread.port;
-    thread.onExit((code) =>
+    thread.onExit((code, error) =>
       this.fail(
-        `its worker exited unexpectedly with code ${code}`,
-        new Error(`Worker exited with code ${code}`),
+        `its worker exited unexpectedly with code ${code}${error instanceof Error ? ` (${error.message})` : ''}`,
+        error ?? new Error(`Worker exited with code ${code}`),
       ),
     );
     this.port.on('message', (message: FromShard) => this.receive(message));

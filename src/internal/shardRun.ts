@@ -14,9 +14,11 @@ import { ShardChannel, type ReadOptions, type RunScope, type ShardSetup } from '
 /** Shard indices in arrival order, kept as runs (a shard's answer of n items is one run). */
 class Arrivals {
   private readonly runs = new Queue<{ readonly index: number; left: number }>();
+  /** Kept only for the readers that take items in arrival order. */
+  tracked = false;
 
   push(index: number, count: number): void {
-    if (count > 0) this.runs.push({ index, left: count });
+    if (this.tracked && count > 0) this.runs.push({ index, left: count });
   }
 
   shift(): number | undefined {
@@ -193,6 +195,7 @@ export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
 
 /** Items as they become ready, in arrival order; per-shard order is kept. */
 export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
+  run.arrivals.tracked = true;
   let active = run.channels.length;
   const step: Step = () => {
     for (const channel of run.channels) channel.topUp();
@@ -212,6 +215,7 @@ export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
  * in bulk.
  */
 export function gatherChunks(run: ShardRun, onItem: OnItem): Puller<unknown> {
+  run.arrivals.tracked = true;
   let active = run.channels.length;
   const step: Step = () => {
     for (const channel of run.channels) channel.topUp();

@@ -20,6 +20,17 @@ type Marked = { [STATEFUL]?: () => unknown; [MODULE_FN]?: readonly [string, stri
 
 const IDENTIFIER = /^[A-Za-z_$][\w$]*$/;
 
+/** True when `key` can name a parameter of a function (not a reserved word). */
+function isParameterName(key: string): boolean {
+  if (!IDENTIFIER.test(key)) return false;
+  try {
+    new Function(key, 'return 0');
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Checks a `context` option and returns it as a plain record. */
 export function checkContext(context: unknown): Readonly<Record<string, unknown>> {
   if (context === undefined) return {};
@@ -29,9 +40,9 @@ export function checkContext(context: unknown): Readonly<Record<string, unknown>
     );
   }
   for (const [key, value] of Object.entries(context)) {
-    if (!IDENTIFIER.test(key)) {
+    if (!isParameterName(key)) {
       throw new ArgumentTypeError(
-        `Expected \`context\` keys to be identifiers, got ${describeValue(key)}`,
+        `Expected \`context\` to be an object whose keys are identifiers, got the key ${describeValue(key)}`,
       );
     }
     try {
@@ -106,7 +117,7 @@ export function shipFunction(name: string, fn: unknown, context?: unknown): Ship
       structuredClone(fields);
     } catch (error) {
       throw new ArgumentTypeError(
-        `Expected the fields of \`${name}\` (a stateful callable) to be structured-cloneable, got ${describeValue(fn)}`,
+        `Expected \`${name}\` to be a stateful callable whose fields are structured-cloneable, got ${describeValue(fn)}`,
         { cause: error },
       );
     }

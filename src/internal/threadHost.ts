@@ -87,8 +87,12 @@ function shardWorkerScript(): { file: string; eval: boolean } {
 export interface ShardThread {
   /** The calling thread's end of the shard's data channel. */
   readonly port: MessagePort;
-  /** Called once if the worker exits on its own (not by `terminate`). */
-  onExit(listener: (exitCode: number) => void): void;
+  /**
+   * Called once if the worker exits other than by this shard's `terminate`
+   * (for an actor, also when its handle terminates it), with the error the
+   * worker reported, if any (e.g. `ERR_WORKER_OUT_OF_MEMORY`).
+   */
+  onExit(listener: ExitListener): void;
   /**
    * Whether the worker keeps the process alive: `true` while a consumer
    * waits on it (so that its death is seen), `false` while it is idle.
@@ -113,24 +117,30 @@ type WorkerLike = NativeWorker & {
   removeEventListener(event: string, listener: Listener): void;
 };
 
+/** Told of a worker's exit: its code, and the error it reported, if any. */
+export type ExitListener = (exitCode: number, error: unknown) => void;
+
 /** A worker spawned through threads.js, with its exit watched. */
 class Spawned {
   private terminating = false;
   private exitCode: number | undefined;
-  private readonly exitListeners = new Set<(exitCode: number) => void>();
+  private workerError: unknown;
+  /** Listeners, each told also of an exit by `terminate()` when `always`. */
+  private readonly exitListeners = new Map<ExitListener, { readonly always: boolean }>();
   /** Rejects when the worker exits: threads.js leaves calls pending then, so every wait races it. */
   readonly exited: Promise<never>;
   private proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
 
   constructor(readonly worker: WorkerLike) {
-    let workerError: unknown;
-    // An error thrown at the top level of the worker is followed by 'exit'.
-    worker.on('error', (error: unknown) => (workerError = error));
+    // An uncaught error or running out of memory is reported before 'exit'.
+    worker.on('error', (error: unknown) => (this.workerError = error));
     this.exited = new Promise<never>((_, reject) => {
       worker.once('exit', (code: number) => {
         this.exitCode = code;
-        if (!this.terminating) for (const listener of this.exitListeners) listener(code);
-        reject(new Error(`The worker exited with code ${code}`, { cause: workerError }));
+        for (const [listener, { always }] of this.exitListeners) {
+          if (always || !this.terminating) listener(code, this.workerError);
+        }
+        reject(new Error(`The worker exited with code ${code}`, { cause: this.workerError }));
       });
     });
     this.exited.catch(() => undefined);
@@ -148,9 +158,12 @@ class Spawned {
     return Promise.race([fn(...args), this.exited]);
   }
 
-  onExit(listener: (exitCode: number) => void): () => void {
-    if (this.exitCode !== undefined && !this.terminating) listener(this.exitCode);
-    this.exitListeners.add(listener);
+  /** `always`: also when the worker is terminated (a run over an actor it does not own). */
+  onExit(listener: ExitListener, always: boolean): () => void {
+    if (this.exitCode !== undefined && (always || !this.terminating)) {
+      listener(this.exitCode, this.workerError);
+    }
+    this.exitListeners.set(listener, { always });
     return () => this.exitListeners.delete(listener);
   }
 
@@ -167,7 +180,7 @@ class Spawned {
     const removers: Array<() => void> = [];
     return {
       port: port1,
-      onExit: (listener) => void removers.push(this.onExit(listener)),
+      onExit: (listener) => void removers.push(this.onExit(listener, !ownsWorker)),
       hold: (held) => {
         if (held) port1.ref();
         else port1.unref();

@@ -89,7 +89,7 @@ function message(name: string, what: string, value: unknown): string {
  * ```
  */
 export function positiveInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 1) {
     throw new ArgumentRangeError(message(name, 'a positive integer', value));
   }
   return value;
@@ -110,7 +110,7 @@ export function positiveInteger(name: string, value: unknown): number {
  * ```
  */
 export function nonNegativeInteger(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+  if (typeof value !== 'number' || !Number.isSafeInteger(value) || value < 0) {
     throw new ArgumentRangeError(message(name, 'a non-negative integer', value));
   }
   return value;
@@ -157,4 +157,34 @@ export function functionArg<F>(name: string, value: F): F {
     throw new ArgumentTypeError(message(name, 'a function', value));
   }
   return value;
+}
+
+/**
+ * Checks an options argument: undefined or an object.
+ *
+ * @throws ArgumentTypeError for anything else (null, a number, an array)
+ */
+export function checkOptions(value: unknown, name = 'options'): void {
+  if (
+    value !== undefined &&
+    (typeof value !== 'object' || value === null || Array.isArray(value))
+  ) {
+    throw new ArgumentTypeError(
+      `Expected \`${name}\` to be an object, got ${describeValue(value)}`,
+    );
+  }
+}
+
+/** The largest shard count: each shard is a thread. */
+export const MAX_SHARDS = 1024;
+
+/** Checks a shard count: a positive integer up to {@link MAX_SHARDS}. */
+export function shardCount(name: string, value: unknown): number {
+  const n = positiveInteger(name, value);
+  if (n > MAX_SHARDS) {
+    throw new ArgumentRangeError(
+      `Expected \`${name}\` to be a positive integer up to ${MAX_SHARDS} (one thread each), got ${describeValue(value)}`,
+    );
+  }
+  return n;
 }
