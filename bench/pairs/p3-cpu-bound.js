@@ -1,0 +1,116 @@
+'use strict';
+/**
+ * Pair 3 — CPU-bound `forEach`: about 1 ms of busy work per item on 2 shards,
+ * against the same work run serially in the calling thread, in Piscina (2
+ * threads, one task per item, all submitted at once) and in workerpool (2
+ * workers, likewise). Each contender is timed for the whole job, from
+ * creating its workers to having every result and its workers stopped.
+ */
+const { fromRange, moduleFn } = require('pariter');
+const { Piscina } = require('piscina');
+const workerpool = require('workerpool');
+const { Pair, now, repeat, inTurn } = require('../lib/common');
+const { workerFile } = require('../lib/raw');
+const work = require('../lib/work');
+
+const TARGET_OPTIONS = 'numAsync: 4';
+const PARITER_OPTIONS = {
+  defaults: undefined,
+  'numAsync: 4': { numAsync: 4 },
+  'batchMs: 10': { batchMs: 10 },
+};
+
+async function timed(fn) {
+  const start = now();
+  const checksum = await fn();
+  return { ms: now() - start, checksum };
+}
+
+module.exports = async function cpuBound({ quick, reps }) {
+  const n = quick ? 400 : 1500;
+  const { iters, msPerItem } = work.calibrate(1);
+  process.env.BENCH_BUSY_ITERS = String(iters); // read by busyItem in pariter's workers
+  const pair = new Pair(
+    3,
+    'CPU-bound forEach',
+    'whole job time, ~1 ms of work per item, 2 threads',
+  );
+  pair.params = { n, iters, calibratedMsPerItem: +msPerItem.toFixed(3), threads: 2 };
+  const fn = moduleFn(require.resolve('../lib/work'), 'busyItem');
+
+  const serial = async () => {
+    let sum = 0;
+    for (let i = 0; i < n; i++) sum += work.busy(i, iters);
+    return sum;
+  };
+  const pariter = (options) => async () => {
+    let sum = 0;
+    for await (const h of fromRange(n, 2).forEach(fn).gatherAsync(options)) sum += h;
+    return sum;
+  };
+  const piscina = async () => {
+    const pool = new Piscina({
+      filename: workerFile('piscina-busy.js'),
+      minThreads: 2,
+      maxThreads: 2,
+    });
+    const results = await Promise.all(Array.from({ length: n }, (_, x) => pool.run({ x, iters })));
+    await pool.destroy();
+    return results.reduce((a, b) => a + b, 0);
+  };
+  const pool = async () => {
+    const wp = workerpool.pool(workerFile('workerpool-busy.js'), {
+      maxWorkers: 2,
+      workerType: 'thread',
+    });
+    const results = await Promise.all(
+      Array.from({ length: n }, (_, x) => wp.exec('busy', [x, iters])),
+    );
+    await wp.terminate();
+    return results.reduce((a, b) => a + b, 0);
+  };
+
+  const SERIAL = 'serial, calling thread';
+  const PISCINA = 'Piscina run() per item';
+  const WORKERPOOL = 'workerpool exec() per item';
+  const name = (label) => `pariter gatherAsync(${label === 'defaults' ? '' : `{ ${label} }`})`;
+  const expected = await serial();
+  const check = async (metric, fn) => {
+    const { ms, checksum } = await timed(fn);
+    if (checksum !== expected) throw new Error(`${metric}: wrong checksum ${checksum}`);
+    pair.record(metric, 'ms', ms);
+  };
+  const contenders = [
+    [SERIAL, serial],
+    ...Object.entries(PARITER_OPTIONS).map(([label, options]) => [name(label), pariter(options)]),
+    [PISCINA, piscina],
+    [WORKERPOOL, pool],
+  ].map(([metric, fn]) => [metric, () => check(metric, fn)]);
+  await pariter(undefined)(); // warm up
+  await repeat(reps, (rep) => inTurn(rep, contenders));
+
+  for (const label of Object.keys(PARITER_OPTIONS)) {
+    const primary = label === TARGET_OPTIONS;
+    const tag = primary ? ' [target]' : '';
+    pair.ratio(
+      `speedup vs serial, ${label}${tag}`,
+      SERIAL,
+      name(label),
+      { op: '>=', value: 1.85 },
+      { primary },
+    );
+    pair.ratio(
+      `vs Piscina, ${label}${tag}`,
+      PISCINA,
+      name(label),
+      { op: '>=', value: 1.0 },
+      { primary },
+    );
+  }
+  pair.ratio('Piscina speedup vs serial', SERIAL, PISCINA);
+  pair.ratio('workerpool speedup vs serial', SERIAL, WORKERPOOL);
+  pair.notes.push(
+    `The targets apply to pariter with { ${TARGET_OPTIONS} }; the other option sets are shown for comparison.`,
+  );
+  return pair.finish();
+};
