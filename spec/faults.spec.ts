@@ -30,6 +30,7 @@ import {
   type ParallelIterator,
 } from 'pariter';
 import type { ParallelIteratorWorker } from 'pariter/worker';
+import { threadBaseline } from './helpers/baseline';
 import { threadCount, threadsSettle } from './helpers/threadCount';
 
 // Names the shipped functions read from their `context`.
@@ -65,26 +66,14 @@ const warnings: string[] = [];
 process.on('unhandledRejection', (reason) => unhandled.push(reason));
 process.on('warning', (warning) => warnings.push(`${warning.name}: ${warning.message}`));
 
-let baseline = 0;
-
-test.before(async () => {
-  await fromRange(2).take(2);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  baseline = last;
-});
+const threads = threadBaseline();
 
 /** Throws unless the threads are back, nothing leaked out, and a next run works. */
 async function afterFault(what: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  if (count > baseline) throw new Error(`${what}: ${count} threads, baseline ${baseline}`);
+  const count = await threadsSettle(threads.count);
+  if (count > threads.count) {
+    throw new Error(`${what}: ${count} threads, baseline ${threads.count}`);
+  }
   // Let anything still in flight surface.
   for (let i = 0; i < 3; i++) await new Promise((resolve) => setImmediate(resolve));
   if (unhandled.length > 0) {
@@ -493,7 +482,7 @@ for (const kind of ['never', 'busy'] as const) {
       for (const reader of readers) {
         const local = open(stuck(kind), reader, 1) as LocalIterator<number>;
         const { pull } = await pendingPull(local);
-        t.true(threadCount() > baseline, `${reader}: the run has workers`);
+        t.true(threadCount() > threads.count, `${reader}: the run has workers`);
         t.deepEqual(await within(local.return(), `${reader}: return()`), {
           done: true,
           value: undefined,

@@ -54,7 +54,8 @@ import {
   type ParallelIterator,
 } from 'pariter';
 import { ParallelIteratorWorker, exposeActor } from 'pariter/worker';
-import { threadCount, threadsSettle } from './helpers/threadCount';
+import { threadBaseline } from './helpers/baseline';
+import { threadCount } from './helpers/threadCount';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures');
@@ -73,26 +74,8 @@ function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise
   return Promise.race([promise, cap]).finally(() => clearTimeout(timerId));
 }
 
-let baseline = 0;
-
-test.before(async () => {
-  await fromRange(2).take(2);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  baseline = last;
-});
-
-async function assertBackToBaseline(t: ExecutionContext, when: string): Promise<void> {
-  const count = await threadsSettle(baseline);
-  t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
-}
+const baseline = threadBaseline();
+const { assertBackToBaseline } = baseline;
 
 // --- the sweep ------------------------------------------------------------------------
 
@@ -545,7 +528,7 @@ test.serial('LocalIterator take/show: a bad n rejects before anything is read', 
   }
   t.deepEqual(problems, []);
   await delay(60);
-  t.is(threadCount(), baseline, 'a misuse started a thread');
+  t.is(threadCount(), baseline.count, 'a misuse started a thread');
 });
 
 test.serial('operators and pariter/worker: bad arguments fail at the call', async (t) => {
@@ -652,7 +635,7 @@ test.serial('spawnActor and fromActors: bad arguments, no thread started', async
   }
   t.deepEqual(problems, []);
   await delay(60);
-  t.is(threadCount(), baseline, 'a misuse started a thread');
+  t.is(threadCount(), baseline.count, 'a misuse started a thread');
 
   // fromActors' options need a real actor.
   const actor = await within(
