@@ -69,7 +69,8 @@ function markdownTable(report) {
   const m = report.machine;
   const lines = [
     `${m.cpu}, ${m.cores} cores, node ${m.node}, ${m.platform}; ${report.date}; ${report.mode} mode, ` +
-      `${report.repetitions} repetitions; load average ${report.loadAverageAtStart.join(' ')} at start.`,
+      `${report.repetitions} repetitions; load average ${report.loadAverageAtStart.join(' ')} at start; ` +
+      `pariter at ${report.build.commit} (dist built ${report.build.distBuiltAt}).`,
     '',
     `| ${HEAD.join(' | ')} |`,
     `| ${HEAD.map((_, c) => (c === 2 || c === 3 ? '---:' : '---')).join(' | ')} |`,

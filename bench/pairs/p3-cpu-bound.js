@@ -3,9 +3,11 @@
  * Pair 3 — CPU-bound `forEach`: about 1 ms of busy work per item on 2 shards,
  * against the same work run serially in the calling thread, in Piscina (2
  * threads, one task per item, all submitted at once) and in workerpool (2
- * workers, likewise). Each contender is timed for the whole job, from
+ * workers, likewise), and the machine's ceiling: 2 raw workers that each
+ * loop over half the items. Each contender is timed for the whole job, from
  * creating its workers to having every result and its workers stopped.
  */
+const { Worker } = require('node:worker_threads');
 const { fromRange, moduleFn } = require('pariter');
 const { Piscina } = require('piscina');
 const workerpool = require('workerpool');
@@ -58,6 +60,22 @@ module.exports = async function cpuBound({ quick, reps }) {
     await pool.destroy();
     return results.reduce((a, b) => a + b, 0);
   };
+  // The machine's ceiling: 2 raw workers, half the items each, no messages per item.
+  const raw = async () => {
+    const half = Math.ceil(n / 2);
+    const sums = await Promise.all(
+      [0, half].map(
+        (from) =>
+          new Promise((resolve, reject) => {
+            const workerData = { from, to: Math.min(n, from + half), iters };
+            const worker = new Worker(workerFile('raw-busy.js'), { workerData });
+            worker.once('message', resolve);
+            worker.once('error', reject);
+          }),
+      ),
+    );
+    return sums[0] + sums[1];
+  };
   const pool = async () => {
     const wp = workerpool.pool(workerFile('workerpool-busy.js'), {
       maxWorkers: 2,
@@ -73,8 +91,12 @@ module.exports = async function cpuBound({ quick, reps }) {
   const SERIAL = 'serial, calling thread';
   const PISCINA = 'Piscina run() per item';
   const WORKERPOOL = 'workerpool exec() per item';
+  const RAW = 'raw 2 workers, half the items each (ceiling)';
   const name = (label) => `pariter gatherAsync(${label === 'defaults' ? '' : `{ ${label} }`})`;
+  // V8 re-optimizes `serial` (inlining `busy`) around its 4th call, and that
+  // call runs about twice as slow: warm it up past that point.
   const expected = await serial();
+  for (let i = 0; i < 4; i++) await serial();
   const check = async (metric, fn) => {
     const { ms, checksum } = await timed(fn);
     if (checksum !== expected) throw new Error(`${metric}: wrong checksum ${checksum}`);
@@ -85,6 +107,7 @@ module.exports = async function cpuBound({ quick, reps }) {
     ...Object.entries(PARITER_OPTIONS).map(([label, options]) => [name(label), pariter(options)]),
     [PISCINA, piscina],
     [WORKERPOOL, pool],
+    [RAW, raw],
   ].map(([metric, fn]) => [metric, () => check(metric, fn)]);
   await pariter(undefined)(); // warm up
   await repeat(reps, (rep) => inTurn(rep, contenders));
@@ -109,6 +132,10 @@ module.exports = async function cpuBound({ quick, reps }) {
   }
   pair.ratio('Piscina speedup vs serial', SERIAL, PISCINA);
   pair.ratio('workerpool speedup vs serial', SERIAL, WORKERPOOL);
+  pair.ratio('ceiling: raw 2 workers speedup vs serial', SERIAL, RAW);
+  pair.notes.push(
+    'The raw 2-worker row is what this machine gives for the work with no per-item messages at all: when it is well below 2x, other processes took the cores, and no contender could reach the target.',
+  );
   pair.notes.push(
     `The targets apply to pariter with { ${TARGET_OPTIONS} }; the other option sets are shown for comparison.`,
   );
