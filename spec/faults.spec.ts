@@ -31,6 +31,7 @@ import {
 } from 'pariter';
 import type { ParallelIteratorWorker } from 'pariter/worker';
 import { threadBaseline } from './helpers/baseline';
+import { delay, within } from './helpers/hang';
 import { threadCount, threadsSettle } from './helpers/threadCount';
 
 // Names the shipped functions read from their `context`.
@@ -45,19 +46,6 @@ interface Rollouts extends ParallelIteratorWorker<number> {
 }
 
 const ROOT = path.resolve(__dirname, '..');
-/** How long anything may take before it counts as a hang. */
-const HANG_CAP_MS = 20_000;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Rejects if `promise` has not settled within `ms`: a hang, not a slow run. */
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let timerId: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timerId = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timerId));
-}
 
 // --- process hygiene -------------------------------------------------------------
 

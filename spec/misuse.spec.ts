@@ -55,24 +55,14 @@ import {
 } from 'pariter';
 import { ParallelIteratorWorker, exposeActor } from 'pariter/worker';
 import { threadBaseline } from './helpers/baseline';
+import { HANG_CAP_MS, delay, within } from './helpers/hang';
 import { threadCount } from './helpers/threadCount';
 
 const ROOT = path.resolve(__dirname, '..');
 const FIXTURES = path.join(__dirname, 'fixtures');
-const HANG_CAP_MS = 20_000;
 /** The one form of an argument error's message. */
 const FORM = /^Expected `[^`]+` to be .+, got .+/;
 const HUGE = 2 ** 53;
-
-const delay = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
-function within<T>(promise: Promise<T>, what: string, ms = HANG_CAP_MS): Promise<T> {
-  let timerId: NodeJS.Timeout | undefined;
-  const cap = new Promise<never>((_, reject) => {
-    timerId = setTimeout(() => reject(new Error(`${what} did not settle within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, cap]).finally(() => clearTimeout(timerId));
-}
 
 const baseline = threadBaseline();
 const { assertBackToBaseline } = baseline;
