@@ -1,6 +1,5 @@
 import { concatMap, Observable, type OperatorFunction } from 'rxjs';
-import { ArgumentTypeError } from '../src/errors';
-import { describeValue } from '../src/internal/validate';
+import { flattenable } from '../src/internal/validate';
 
 /**
  * The type of the items {@link flatten} emits for upstream items of type `T`:
@@ -38,12 +37,7 @@ export function flatten<T>(): OperatorFunction<T, FlattenItem<T>> {
 /** Emits the elements of one source item synchronously; stops when unsubscribed. */
 function itemsOf<T>(item: T): Observable<FlattenItem<T>> {
   return new Observable((subscriber) => {
-    if (!isIterable(item)) {
-      throw new ArgumentTypeError(
-        `Expected each item given to \`flatten()\` to be iterable, got ${describeValue(item)}`,
-      );
-    }
-    for (const value of item as Iterable<FlattenItem<T>>) {
+    for (const value of flattenable(item) as Iterable<FlattenItem<T>>) {
       subscriber.next(value);
       if (subscriber.closed) {
         return; // leaving the loop calls the iterator's return()
@@ -51,11 +45,4 @@ function itemsOf<T>(item: T): Observable<FlattenItem<T>> {
     }
     subscriber.complete();
   });
-}
-
-function isIterable(value: unknown): boolean {
-  return (
-    value != null &&
-    typeof (value as { [Symbol.iterator]?: unknown })[Symbol.iterator] === 'function'
-  );
 }

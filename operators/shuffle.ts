@@ -1,6 +1,6 @@
 import { concatWith, defer, filter, map, Observable, tap, type OperatorFunction } from 'rxjs';
 import { ArgumentRangeError } from '../src/errors';
-import { createRandom } from '../src/internal/random';
+import { createRandom, takeRandom } from '../src/internal/random';
 import { describeValue, positiveInteger } from '../src/internal/validate';
 
 /**
@@ -39,7 +39,7 @@ export function shuffle<T>(shuffleBufferSize: number, seed?: number): OperatorFu
     defer(() => {
       const random = createRandom(seed);
       const buffer: T[] = [];
-      const removeRandom = (): T => buffer.splice(randInt(random, 0, buffer.length - 1), 1)[0] as T;
+      const removeRandom = (): T => takeRandom(buffer, random);
       const drain = new Observable<T>((subscriber) => {
         while (buffer.length > 0 && !subscriber.closed) {
           subscriber.next(removeRandom());
@@ -53,9 +53,4 @@ export function shuffle<T>(shuffleBufferSize: number, seed?: number): OperatorFu
         concatWith(drain),
       );
     });
-}
-
-/** A random integer in [min, max], both inclusive. */
-function randInt(random: () => number, min: number, max: number): number {
-  return min + Math.floor(random() * (max - min + 1));
 }

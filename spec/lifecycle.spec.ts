@@ -298,6 +298,16 @@ test.serial(
   },
 );
 
+test.serial(
+  'an actor whose worker exits before its handshake rejects, and no timer holds the process',
+  async (t) => {
+    const outcome = await runFixture('life-actor-exits-early.js');
+    t.false(outcome.hung, `the script hung; stdout: ${outcome.stdout}`);
+    t.is(outcome.code, 0, outcome.stderr);
+    t.deepEqual(lines(outcome.stdout), ['{"rejected":true,"timers":0}']);
+  },
+);
+
 // --- signals -----------------------------------------------------------------
 
 test.serial(

@@ -6,9 +6,15 @@
  *
  * The data path is request/deliver: the calling thread asks for up to `n`
  * items, the worker computes at most what was asked and delivers. Nothing in
- * here is a threads.js type; threads.js only starts the worker and hands it
- * the port.
+ * here is a threads.js type: a shard worker gets its port with its
+ * `workerData` (an actor's worker, by a threads.js control call).
  */
+import type { MessagePort } from 'node:worker_threads';
+
+/** The `workerData` of a shard worker: the worker's end of the shard's data channel. */
+export interface ShardWorkerData {
+  readonly port: MessagePort;
+}
 
 /** A function shipped to a worker by its source text, or a reference to one. */
 export type ShippedFn =

@@ -42,3 +42,9 @@ function seedToState(seed: number): number {
   view.setFloat64(0, seed);
   return (view.getUint32(0) ^ Math.imul(view.getUint32(4), 0x9e3779b1)) | 0;
 }
+
+/** Removes and returns an element of a non-empty `buffer` chosen with `random`. */
+export function takeRandom<T>(buffer: T[], random: () => number): T {
+  const index = Math.floor(random() * buffer.length);
+  return buffer.splice(index, 1)[0] as T;
+}

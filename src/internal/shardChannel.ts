@@ -152,7 +152,7 @@ export class ShardChannel {
   private async start(): Promise<void> {
     let thread: ShardThread;
     try {
-      thread = await (this.setup.attach ?? startShardThread)();
+      thread = this.setup.attach ? await this.setup.attach() : startShardThread();
     } catch (error) {
       this.fail('its worker could not start', error);
       return;

@@ -10,6 +10,7 @@ import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protoc
 import { deserializeError, serializeError } from './protocol';
 import { DirectPipeline } from './directPipeline';
 import type { Pulled, Puller } from './pullPipeline';
+import { pullable, pullStages } from './pullStages';
 import { Queue } from './queue';
 import { hintFor, loadFunction } from './shipping';
 import { functionSource, itemsSource, rangeSource } from './sources';
@@ -222,8 +223,8 @@ async function build(
   const stages = await Promise.all(plan.ops.map(loadStage));
   const source =
     plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
-  if (stages.length === 0) return new DirectPipeline(source);
-  // RxJS is loaded only by shards that transform their items.
+  if (pullable(stages)) return new DirectPipeline(pullStages(source, stages));
+  // RxJS is loaded only by shards with a `transform` or a concurrent `forEach`.
   /* eslint-disable @typescript-eslint/no-require-imports */
   const { PullPipeline } = require('./pullPipeline') as typeof import('./pullPipeline');
   const { pipelineOf } = require('./stages') as typeof import('./stages');

@@ -1,9 +1,15 @@
 /**
  * @internal
- * The shard worker's entry: it exposes one control call, `start`, which
- * receives the shard's data port; everything after that is pariter's own
- * protocol on that port (see `shardRuntime`).
+ * The shard worker's entry. The shard's data port comes with the worker's
+ * `workerData`, so the shard starts serving as soon as this module has
+ * loaded, with no control call on the way; everything on that port is
+ * pariter's own protocol (see `shardRuntime`). threads.js's side of the
+ * worker (its handshake and control calls) is exposed right after.
  */
-import { exposeWorker } from './workerHost';
+import { workerData } from 'node:worker_threads';
+import type { ShardWorkerData } from './protocol';
+import { runShard } from './shardRuntime';
 
-exposeWorker();
+runShard((workerData as ShardWorkerData).port);
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+(require('./workerHost') as typeof import('./workerHost')).exposeWorker();

@@ -15,11 +15,15 @@
  *   reading exits, and one that waits sees its worker die;
  *   only a port that waits for an answer holds the process open;
  * - a worker that dies after start leaves its calls pending: the caller is
- *   told through `onExit` and never waits on threads.js for data.
+ *   told through `onExit` and never waits on threads.js for data;
+ * - `spawn` waits for the handshake behind a 10 s timer that nothing else
+ *   clears: a worker that exits first has its handshake released, and one
+ *   that is terminated is let finish its handshake first.
  */
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
 import { ArgumentTypeError } from '../errors';
+import type { ShardWorkerData } from './protocol';
 import { describeValue } from './validate';
 
 type Listener = (...args: unknown[]) => void;
@@ -130,6 +134,14 @@ class Spawned {
   /** Rejects when the worker exits: threads.js leaves calls pending then, so every wait races it. */
   readonly exited: Promise<never>;
   private proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
+  /** threads.js's handshake, once begun: settles when it is done or the worker is gone. */
+  private handshake: Promise<void> | undefined;
+  private handshakeDone = false;
+  /** The `message` listeners added during the handshake (Node drops them before `exit`). */
+  private readonly handshakeListeners: Listener[] = [];
+  private readonly recordListener = (event: string | symbol, listener: Listener): void => {
+    if (event === 'message') this.handshakeListeners.push(listener);
+  };
 
   constructor(readonly worker: WorkerLike) {
     // An uncaught error or running out of memory is reported before 'exit'.
@@ -137,6 +149,7 @@ class Spawned {
     this.exited = new Promise<never>((_, reject) => {
       worker.once('exit', (code: number) => {
         this.exitCode = code;
+        if (this.handshake && !this.handshakeDone) this.releaseHandshake();
         for (const [listener, { always }] of this.exitListeners) {
           if (always || !this.terminating) listener(code, this.workerError);
         }
@@ -146,9 +159,35 @@ class Spawned {
     this.exited.catch(() => undefined);
   }
 
-  async spawn(): Promise<void> {
-    const proxy = await Promise.race([threads.spawn(this.worker as never), this.exited]);
-    this.proxy = proxy as unknown as typeof this.proxy;
+  /** threads.js's `spawn`: waits for the worker's handshake. */
+  spawn(): Promise<void> {
+    this.worker.on('newListener', this.recordListener);
+    const spawning = Promise.race([threads.spawn(this.worker as never), this.exited]).then(
+      (proxy) => {
+        this.proxy = proxy as unknown as typeof this.proxy;
+      },
+    );
+    this.handshake = spawning.then(
+      () => this.endHandshake(),
+      () => this.endHandshake(),
+    );
+    return spawning;
+  }
+
+  private endHandshake(): void {
+    this.handshakeDone = true;
+    this.worker.off('newListener', this.recordListener);
+    this.handshakeListeners.length = 0;
+  }
+
+  /**
+   * threads.js waits for a worker's handshake behind a 10 s timer that only
+   * the handshake clears: a worker that exits before it would keep the
+   * process alive that long. Its listeners are handed an empty handshake.
+   */
+  private releaseHandshake(): void {
+    const handshake = { type: 'init', exposed: { type: 'module', methods: [] } };
+    for (const listener of this.handshakeListeners) listener(handshake);
   }
 
   /** Makes a control call. */
@@ -170,13 +209,20 @@ class Spawned {
   async terminate(): Promise<void> {
     if (this.terminating) return;
     this.terminating = true;
+    // A worker ended mid-handshake would leave threads.js's timer running (see releaseHandshake).
+    await this.handshake;
     if (this.exitCode === undefined) await this.worker.terminate();
   }
 
-  /** Hands the worker one end of a new `MessageChannel` as a shard's data port. */
-  async attach(ownsWorker: boolean): Promise<ShardThread> {
+  /** Hands the worker one end of a new `MessageChannel` as a shard's data port (`start`). */
+  async attach(): Promise<ShardThread> {
     const { port1, port2 } = new MessageChannel();
     await this.call('start', threads.Transfer(port2 as never, [port2 as never]));
+    return this.shard(port1, false);
+  }
+
+  /** The shard on `port1`; `ownsWorker` when ending the shard ends the worker. */
+  shard(port1: MessagePort, ownsWorker: boolean): ShardThread {
     const removers: Array<() => void> = [];
     return {
       port: port1,
@@ -197,23 +243,26 @@ class Spawned {
 }
 
 /**
- * Starts a shard worker through threads.js and hands it the worker's end of a
- * fresh `MessageChannel`.
+ * Starts a shard worker through threads.js, with the worker's end of a fresh
+ * `MessageChannel` in its `workerData`. The shard is usable at once: what is
+ * posted on its port waits for the worker, and threads.js's handshake goes on
+ * alongside, so the first item does not wait for it. A worker that fails to
+ * start is seen as its exit (see {@link ShardThread.onExit}).
  */
-export async function startShardThread(options: ShardThreadOptions = {}): Promise<ShardThread> {
+export function startShardThread(options: ShardThreadOptions = {}): ShardThread {
   const script = shardWorkerScript();
+  const { port1, port2 } = new MessageChannel();
+  const workerData: ShardWorkerData = { port: port2 };
   const worker = new HostWorker(script.file, {
     eval: script.eval,
+    workerData,
+    transferList: [port2],
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
   });
   const spawned = new Spawned(worker as WorkerLike);
-  try {
-    await spawned.spawn();
-    return await spawned.attach(true);
-  } catch (error) {
-    await spawned.terminate();
-    throw error;
-  }
+  // A handshake that fails leaves the worker to exit, which the shard sees.
+  spawned.spawn().catch(() => undefined);
+  return spawned.shard(port1, true);
 }
 
 /** A custom actor's worker, as the calling thread drives it. */
@@ -254,7 +303,7 @@ export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
   }
   return {
     call: (method, ...args) => spawned.call(method, ...args),
-    attach: () => spawned.attach(false),
+    attach: () => spawned.attach(),
     terminate: () => spawned.terminate(),
   };
 }

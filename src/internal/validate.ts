@@ -188,3 +188,18 @@ export function shardCount(name: string, value: unknown): number {
   }
   return n;
 }
+
+/**
+ * An item that `flatten` may iterate.
+ *
+ * @throws ArgumentTypeError when `item` is not iterable
+ */
+export function flattenable(item: unknown): Iterable<unknown> {
+  const iterable = item as Partial<Iterable<unknown>> | null | undefined;
+  if (iterable == null || typeof iterable[Symbol.iterator] !== 'function') {
+    throw new ArgumentTypeError(
+      `Expected each item given to \`flatten()\` to be iterable, got ${describeValue(item)}`,
+    );
+  }
+  return iterable as Iterable<unknown>;
+}

@@ -1,8 +1,10 @@
 /**
  * @internal
  * The worker side of the threads.js boundary: exposes a worker's control
- * calls. Every pariter worker exposes `start`, which receives a shard's data
- * port; an actor's worker also exposes `construct` and `invoke`.
+ * calls. Every pariter worker exposes `start`, which receives a data port for
+ * one more shard (how runs over an actor reach its worker; a shard worker
+ * gets its port with its `workerData`); an actor's worker also exposes
+ * `construct` and `invoke`.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { expose } from 'threads/worker';
