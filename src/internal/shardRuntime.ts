@@ -141,8 +141,14 @@ function watchUncaught(): void {
  * Runs one shard on `port`, until the calling thread terminates the worker
  * or closes the port. `actorSource` is the source of a custom actor's
  * worker: it outlives the run, so closing the run does not end it.
+ * `onInit` is called when the shard's plan has arrived, before any item is
+ * computed.
  */
-export function runShard(port: MessagePort, actorSource?: Puller<unknown>): void {
+export function runShard(
+  port: MessagePort,
+  actorSource?: Puller<unknown>,
+  onInit?: () => void,
+): void {
   let feedSource: FeedSource | undefined;
   let failed = false;
   const send = (message: FromShard): void => port.postMessage(message);
@@ -191,6 +197,7 @@ export function runShard(port: MessagePort, actorSource?: Puller<unknown>): void
   port.on('message', (message: ToShard) => {
     switch (message.type) {
       case 'init': {
+        onInit?.();
         const { plan } = message;
         const batch = plan.source.kind === 'feed' ? (plan.source.batch ?? 1) : 1;
         const feed = (): Puller<unknown> => (feedSource = new FeedSource(send, batch));

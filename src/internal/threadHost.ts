@@ -17,8 +17,8 @@
  * - a worker that dies after start leaves its calls pending: the caller is
  *   told through `onExit` and never waits on threads.js for data;
  * - `spawn` waits for the handshake behind a 10 s timer that nothing else
- *   clears: a worker that exits first has its handshake released, and one
- *   that is terminated is let finish its handshake first.
+ *   clears: a worker that exits or is terminated first has its handshake
+ *   released.
  */
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
@@ -134,9 +134,8 @@ class Spawned {
   /** Rejects when the worker exits: threads.js leaves calls pending then, so every wait races it. */
   readonly exited: Promise<never>;
   private proxy: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
-  /** threads.js's handshake, once begun: settles when it is done or the worker is gone. */
-  private handshake: Promise<void> | undefined;
-  private handshakeDone = false;
+  /** threads.js's handshake has begun and not yet ended. */
+  private handshaking = false;
   /** The `message` listeners added during the handshake (Node drops them before `exit`). */
   private readonly handshakeListeners: Listener[] = [];
   private readonly recordListener = (event: string | symbol, listener: Listener): void => {
@@ -149,7 +148,7 @@ class Spawned {
     this.exited = new Promise<never>((_, reject) => {
       worker.once('exit', (code: number) => {
         this.exitCode = code;
-        if (this.handshake && !this.handshakeDone) this.releaseHandshake();
+        if (this.handshaking) this.releaseHandshake();
         for (const [listener, { always }] of this.exitListeners) {
           if (always || !this.terminating) listener(code, this.workerError);
         }
@@ -161,13 +160,14 @@ class Spawned {
 
   /** threads.js's `spawn`: waits for the worker's handshake. */
   spawn(): Promise<void> {
+    this.handshaking = true;
     this.worker.on('newListener', this.recordListener);
     const spawning = Promise.race([threads.spawn(this.worker as never), this.exited]).then(
       (proxy) => {
         this.proxy = proxy as unknown as typeof this.proxy;
       },
     );
-    this.handshake = spawning.then(
+    spawning.then(
       () => this.endHandshake(),
       () => this.endHandshake(),
     );
@@ -175,7 +175,7 @@ class Spawned {
   }
 
   private endHandshake(): void {
-    this.handshakeDone = true;
+    this.handshaking = false;
     this.worker.off('newListener', this.recordListener);
     this.handshakeListeners.length = 0;
   }
@@ -209,8 +209,7 @@ class Spawned {
   async terminate(): Promise<void> {
     if (this.terminating) return;
     this.terminating = true;
-    // A worker ended mid-handshake would leave threads.js's timer running (see releaseHandshake).
-    await this.handshake;
+    // One ended mid-handshake has it released on exit (see releaseHandshake).
     if (this.exitCode === undefined) await this.worker.terminate();
   }
 
