@@ -8,7 +8,7 @@
  * items it dealt to other partitions wait for them.
  */
 import type { Puller } from './pullPipeline';
-import type { ReadOptions, ShardSetup } from './shardChannel';
+import { END, WAIT, type ReadOptions, type ShardSetup } from './shardChannel';
 import { ShardRun } from './shardRun';
 
 const DONE = { done: true, value: undefined } as const;
@@ -65,14 +65,14 @@ export class Repartitioner {
       if (this.ended[old] || !channel) return undefined;
       channel.topUp();
       const taken = channel.take();
-      if (taken.kind === 'item') {
+      if (taken === END) {
+        this.ended[old] = true;
+      } else if (taken === WAIT) {
+        await this.run.event();
+      } else {
         const to = (this.dealt[old] as number) % this.numPartitions;
         this.dealt[old] = (this.dealt[old] as number) + 1;
-        this.buffers[old]?.[to]?.push(taken.value);
-      } else if (taken.kind === 'end') {
-        this.ended[old] = true;
-      } else {
-        await this.run.event();
+        this.buffers[old]?.[to]?.push(taken);
       }
     }
   }

@@ -53,9 +53,10 @@ export interface ShardSetup {
 /** The largest batch one request asks for with `batchMs` > 0. */
 export const MAX_BATCH = 4096;
 
-/** The outcome of {@link ShardChannel.take}. */
-export type Taken =
-  { readonly kind: 'item'; readonly value: unknown } | { readonly kind: 'wait' | 'end' };
+/** What {@link ShardChannel.take} returns when no item is here yet. */
+export const WAIT: unique symbol = Symbol('wait');
+/** What {@link ShardChannel.take} returns once the shard has ended. */
+export const END: unique symbol = Symbol('end');
 
 export class ShardChannel {
   private thread: ShardThread | undefined;
@@ -115,20 +116,23 @@ export class ShardChannel {
     this.starting ??= this.start();
   }
 
-  /** The next item in order, or what the shard is waiting on. */
-  take(): Taken {
+  /**
+   * The next item in order, or {@link WAIT} or {@link END} (no object per
+   * item: this is the calling thread's hot path).
+   */
+  take(): unknown {
     const chunk = this.chunks.peek();
     if (chunk) {
       const value = chunk.items[chunk.next++];
       if (chunk.next === chunk.items.length) this.chunks.shift();
-      return { kind: 'item', value };
+      return value;
     }
     if (this.failure) throw this.failure;
     if (this.closed)
       throw new ClosedError(
         `${this.origin.iterator} was closed while a pull waited for shard ${this.origin.shard}`,
       );
-    return this.ended ? { kind: 'end' } : { kind: 'wait' };
+    return this.ended ? END : WAIT;
   }
 
   /** Stops the worker; a pull still waiting rejects with a {@link ClosedError}. */

@@ -9,7 +9,14 @@
 import { UsageError } from '../errors';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
-import { ShardChannel, type ReadOptions, type RunScope, type ShardSetup } from './shardChannel';
+import {
+  END,
+  ShardChannel,
+  WAIT,
+  type ReadOptions,
+  type RunScope,
+  type ShardSetup,
+} from './shardChannel';
 
 /** Shard indices in arrival order, kept as runs (a shard's answer of n items is one run). */
 class Arrivals {
@@ -96,8 +103,10 @@ export class ShardRun implements RunScope {
   }
 }
 
-/** An item read from shard `index`, or the end of reading. */
-type Read = { readonly index: number; readonly value: unknown } | typeof DONE;
+/** What a step returns when it has to wait for a shard. */
+const WAITING: unique symbol = Symbol('waiting');
+/** What a step returns when reading is over. */
+const FINISHED: unique symbol = Symbol('finished');
 
 const DONE = { done: true, value: undefined } as const;
 
@@ -105,26 +114,24 @@ const DONE = { done: true, value: undefined } as const;
 export type OnItem = (index: number) => void;
 
 /**
- * One step of a reader: what it can read now without waiting, or undefined
- * when it has to wait for a shard.
+ * One step of a reader: the item it can read now without waiting (after
+ * reporting its shard to `onItem`), {@link WAITING} when it has to wait for
+ * a shard, or {@link FINISHED}.
  */
-type Step = () => Read | undefined;
+type Step = () => unknown;
 
 /**
  * A reader over `step`: an item that is already here is returned at once
- * (not as a promise), else it waits for the shards' events. It reports each
- * item's shard, and stops the run when reading fails or ends.
+ * (not as a promise), else it waits for the shards' events. It stops the run
+ * when reading fails or ends.
  */
-function reader(run: ShardRun, step: Step, onItem: OnItem): Puller<unknown> {
+function reader(run: ShardRun, step: Step): Puller<unknown> {
   let reading = false;
   let started = false;
-  const finish = async (
-    read: typeof DONE | undefined,
-    error?: { e: unknown },
-  ): Promise<IteratorResult<unknown>> => {
+  const finish = async (error?: { e: unknown }): Promise<IteratorResult<unknown>> => {
     await run.close();
     if (error) throw error.e;
-    return read ?? DONE;
+    return DONE;
   };
   const wait = async (): Promise<IteratorResult<unknown>> => {
     reading = true;
@@ -132,13 +139,12 @@ function reader(run: ShardRun, step: Step, onItem: OnItem): Puller<unknown> {
       for (;;) {
         await run.event();
         const read = step();
-        if (read === undefined) continue;
-        if ('done' in read) return await finish(read);
-        onItem(read.index);
-        return { done: false, value: read.value };
+        if (read === WAITING) continue;
+        if (read === FINISHED) return await finish();
+        return { done: false, value: read };
       }
     } catch (e) {
-      return await finish(undefined, { e });
+      return await finish({ e });
     } finally {
       reading = false;
     }
@@ -156,16 +162,15 @@ function reader(run: ShardRun, step: Step, onItem: OnItem): Puller<unknown> {
         started = true;
         for (const channel of run.channels) channel.warm();
       }
-      let read: Read | undefined;
+      let read: unknown;
       try {
         read = step();
       } catch (e) {
-        return finish(undefined, { e });
+        return finish({ e });
       }
-      if (read === undefined) return wait();
-      if ('done' in read) return finish(read);
-      onItem(read.index);
-      return { done: false, value: read.value };
+      if (read === WAITING) return wait();
+      if (read === FINISHED) return finish();
+      return { done: false, value: read };
     },
     return: () => run.close(),
   };
@@ -181,16 +186,17 @@ export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
       const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
       channel.topUp();
       const taken = channel.take();
-      if (taken.kind === 'item') {
+      if (taken === WAIT) return WAITING;
+      if (taken !== END) {
         turn++;
-        return { index, value: taken.value };
+        onItem(index);
+        return taken;
       }
-      if (taken.kind === 'wait') return undefined;
       active.splice(turn, 1);
     }
-    return DONE;
+    return FINISHED;
   };
-  return reader(run, step, onItem);
+  return reader(run, step);
 }
 
 /** Items as they become ready, in arrival order; per-shard order is kept. */
@@ -201,12 +207,15 @@ export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
     for (const channel of run.channels) channel.topUp();
     for (let index = run.arrivals.shift(); index !== undefined; index = run.arrivals.shift()) {
       const taken = (run.channels[index] as ShardChannel).take();
-      if (taken.kind === 'item') return { index, value: taken.value };
-      if (taken.kind === 'end') active--;
+      if (taken === END) active--;
+      else if (taken !== WAIT) {
+        onItem(index);
+        return taken;
+      }
     }
-    return active === 0 ? DONE : undefined;
+    return active === 0 ? FINISHED : WAITING;
   };
-  return reader(run, step, onItem);
+  return reader(run, step);
 }
 
 /**
@@ -214,7 +223,7 @@ export function gatherAsync(run: ShardRun, onItem: OnItem): Puller<unknown> {
  * arrived, as one array (at least one item): for readers that handle items
  * in bulk.
  */
-export function gatherChunks(run: ShardRun, onItem: OnItem): Puller<unknown> {
+export function gatherChunks(run: ShardRun): Puller<unknown> {
   run.arrivals.tracked = true;
   let active = run.channels.length;
   const step: Step = () => {
@@ -222,17 +231,17 @@ export function gatherChunks(run: ShardRun, onItem: OnItem): Puller<unknown> {
     const chunk: unknown[] = [];
     for (let index = run.arrivals.shift(); index !== undefined; index = run.arrivals.shift()) {
       const taken = (run.channels[index] as ShardChannel).take();
-      if (taken.kind === 'item') chunk.push(taken.value);
-      else if (taken.kind === 'end') active--;
+      if (taken === END) active--;
+      else if (taken !== WAIT) chunk.push(taken);
     }
-    if (chunk.length > 0) return { index: -1, value: chunk };
-    return active === 0 ? DONE : undefined;
+    if (chunk.length > 0) return chunk;
+    return active === 0 ? FINISHED : WAITING;
   };
-  return reader(run, step, onItem);
+  return reader(run, step);
 }
 
 /** One item from each active shard per step, in shard order. */
-export function batchAcrossShards(run: ShardRun, onItem: OnItem): Puller<unknown> {
+export function batchAcrossShards(run: ShardRun): Puller<unknown> {
   let active = [...run.channels];
   let round: { items: unknown[]; kept: ShardChannel[]; next: number } | undefined;
   const step: Step = () => {
@@ -244,18 +253,18 @@ export function batchAcrossShards(run: ShardRun, onItem: OnItem): Puller<unknown
       for (; round.next < active.length; round.next++) {
         const channel = active[round.next] as ShardChannel;
         const taken = channel.take();
-        if (taken.kind === 'wait') return undefined;
-        if (taken.kind === 'item') {
-          round.items.push(taken.value);
+        if (taken === WAIT) return WAITING;
+        if (taken !== END) {
+          round.items.push(taken);
           round.kept.push(channel);
         }
       }
       const { items, kept } = round;
       round = undefined;
       active = kept;
-      if (items.length > 0) return { index: -1, value: items };
+      if (items.length > 0) return items;
     }
-    return DONE;
+    return FINISHED;
   };
-  return reader(run, step, onItem);
+  return reader(run, step);
 }
