@@ -5,7 +5,7 @@
  * a temporary folder (not the repository), then sums self time per function
  * over the calling thread's profile and over the shard workers' profiles.
  *
- *   node bench/profile.js [--scenario pull|pmap|…] [--top 15] [--keep]
+ *   node bench/profile.js [--scenario pull|raw-pull|pmap|throughput|cpu] [--top 15] [--keep]
  *   node bench/profile.js --summarize <dir>     (profiles made elsewhere)
  */
 const fs = require('node:fs');
@@ -54,6 +54,18 @@ const SCENARIOS = {
       let sum = 0;
       for await (const x of fromRange(300000, 2).gatherAsync({ batchMs: 10, numAsync: 4 }))
         sum += x;
+      return sum;
+    },
+  },
+  cpu: {
+    title: 'pair 3: fromRange(1500, 2).forEach(~1 ms of work).gatherAsync({ numAsync: 4 })',
+    async run() {
+      const { fromRange, moduleFn } = require('pariter');
+      const work = require('./lib/work');
+      process.env.BENCH_BUSY_ITERS = String(work.calibrate(1).iters);
+      const fn = moduleFn(require.resolve('./lib/work'), 'busyItem');
+      let sum = 0;
+      for await (const h of fromRange(1500, 2).forEach(fn).gatherAsync({ numAsync: 4 })) sum += h;
       return sum;
     },
   },
