@@ -308,6 +308,16 @@ test.serial(
   },
 );
 
+test.serial(
+  "a shard's items do not wait for threads.js's handshake, nor fail when it times out",
+  async (t) => {
+    const outcome = await runFixture('life-slow-handshake.js');
+    t.false(outcome.hung, `the script hung; stdout: ${outcome.stdout}`);
+    t.is(outcome.code, 0, outcome.stdout + outcome.stderr);
+    t.deepEqual(lines(outcome.stdout), ['[0,4,2,6]']);
+  },
+);
+
 // --- signals -----------------------------------------------------------------
 
 test.serial(

@@ -259,7 +259,8 @@ export function startShardThread(options: ShardThreadOptions = {}): ShardThread 
     ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
   });
   const spawned = new Spawned(worker as WorkerLike);
-  // A handshake that fails leaves the worker to exit, which the shard sees.
+  // The shard does not depend on the handshake: one that times out (its first
+  // item computing for longer than threads.js waits) changes nothing for it.
   spawned.spawn().catch(() => undefined);
   return spawned.shard(port1, true);
 }
