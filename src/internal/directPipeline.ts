@@ -8,6 +8,9 @@ import { isPromiseLike } from './promises';
 import { EAGER_MS } from './protocol';
 import type { Pulled, Puller } from './pullPipeline';
 
+/** Items a plain source adds between two reads of the clock. */
+const FILL_CHUNK = 256;
+
 export class DirectPipeline {
   private done = false;
   private failure: { readonly error: unknown } | undefined;
@@ -21,6 +24,15 @@ export class DirectPipeline {
     const deadline = budget > 0 ? performance.now() + budget : undefined;
     const late = (): boolean => deadline !== undefined && performance.now() >= deadline;
     try {
+      const fill = this.source.fill;
+      if (fill && n > 1) {
+        // Plain data: many items at a time, the clock read once per chunk.
+        while (items.length < n && !this.done) {
+          if (fill.call(this.source, items, Math.min(n - items.length, FILL_CHUNK)))
+            this.done = true;
+          if (late()) break;
+        }
+      }
       while (items.length < n && !this.done && !this.failure) {
         if (items.length > 0 && late()) break;
         let next =

@@ -20,6 +20,11 @@ export interface Puller<T> {
   next(): IteratorResult<T> | PromiseLike<IteratorResult<T>>;
   /** The next result if one is ready now, without waiting; otherwise undefined. */
   nextNow?(): IteratorResult<T> | undefined;
+  /**
+   * For sources of plain data: appends up to `max` items to `out` at once,
+   * with no result object per item. Returns true when the source has ended.
+   */
+  fill?(out: T[], max: number): boolean;
   return?(): unknown;
 }
 

@@ -22,13 +22,6 @@ export function openIterable(value: unknown, what: string): AnyIterator {
   );
 }
 
-function rangeIterator(start: number, end: number): Iterator<number> {
-  let next = start;
-  return {
-    next: () => (next < end ? { done: false, value: next++ } : { done: true, value: undefined }),
-  };
-}
-
 /**
  * A puller over iterators from `open`; with `repeat`, a new one is opened
  * each time one is exhausted. A cycle that yields nothing ends the source, so
@@ -60,14 +53,38 @@ export function repeating(open: () => AnyIterator, repeat: boolean): Puller<unkn
   };
 }
 
+/**
+ * A puller over `size` items, the i-th being `at(i)`, that can also
+ * {@link Puller.fill} many at once; with `repeat` it cycles (unless empty).
+ */
+function indexed(size: number, at: (index: number) => unknown, repeat: boolean): Puller<unknown> {
+  let index = 0;
+  const more = (): boolean => {
+    if (index < size) return true;
+    if (!repeat || size === 0) return false;
+    index = 0;
+    return true;
+  };
+  return {
+    next: () => (more() ? { done: false, value: at(index++) } : { done: true, value: undefined }),
+    fill: (out, max) => {
+      for (let i = 0; i < max; i++) {
+        if (!more()) return true;
+        out.push(at(index++));
+      }
+      return false;
+    },
+  };
+}
+
 /** Items `start..end-1`. */
 export function rangeSource(start: number, end: number, repeat: boolean): Puller<unknown> {
-  return repeating(() => rangeIterator(start, end), repeat);
+  return indexed(Math.max(0, end - start), (i) => start + i, repeat);
 }
 
 /** The items of an array. */
 export function itemsSource(items: readonly unknown[], repeat: boolean): Puller<unknown> {
-  return repeating(() => items[Symbol.iterator](), repeat);
+  return indexed(items.length, (i) => items[i], repeat);
 }
 
 /** The items of what `fn()` returns; with `repeat`, `fn` is called again each cycle. */
