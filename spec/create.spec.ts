@@ -5,7 +5,7 @@
  */
 import * as path from 'node:path';
 import test from 'ava';
-import { from, interval, lastValueFrom, of, scan, toArray } from 'rxjs';
+import { from, interval, lastValueFrom, scan, toArray } from 'rxjs';
 import {
   ClosedError,
   LocalIterator,
@@ -13,7 +13,6 @@ import {
   ShardError,
   fromItems,
   fromIterators,
-  fromObservable,
   fromRange,
   getMetrics,
   moduleFn,
@@ -932,16 +931,6 @@ test.serial('TSDoc examples of errors.ts that run workers', async (t) => {
   );
   t.is(error?.shard, 0);
   t.is((error?.cause as Error).message, 'boom');
-});
-
-test.serial('TSDoc example of fromObservable', async (t) => {
-  t.deepEqual(
-    await fromObservable(of(1, 2, 3, 4))
-      .forEach((x) => x * 10)
-      .gatherSync()
-      .take(4),
-    [10, 20, 30, 40],
-  );
 });
 
 test.serial('TSDoc example of ParallelIterator.repartition', async (t) => {

@@ -6,7 +6,6 @@
  * Every test is serial: they count the threads of this process.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import {
   fromIterators,
@@ -16,8 +15,9 @@ import {
   type ParallelIterator,
 } from 'pariter';
 import { threadBaseline } from './helpers/baseline';
-import { delay, HANG_CAP_MS, within } from './helpers/hang';
-import { FIXTURES, ROOT } from './helpers/paths';
+import { runNode } from './helpers/child';
+import { delay, within } from './helpers/hang';
+import { FIXTURES } from './helpers/paths';
 
 const WORKER_EXIT_FIXTURE = path.join(FIXTURES, 'life-worker-exit.js');
 
@@ -198,21 +198,7 @@ test.serial('a shard fn that calls process.exit(3) is a ShardError, not a hang',
 
 test.serial('a plain script gets the ShardError of a worker that exits', async (t) => {
   // Nothing else keeps the script's event loop alive while it waits.
-  const outcome = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
-    (resolve, reject) => {
-      const child = spawn(process.execPath, [WORKER_EXIT_FIXTURE], { cwd: ROOT });
-      let stdout = '';
-      let stderr = '';
-      const timer = setTimeout(() => child.kill('SIGKILL'), HANG_CAP_MS);
-      child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-      child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-      child.on('error', reject);
-      child.on('close', (code) => {
-        clearTimeout(timer);
-        resolve({ code, stdout, stderr });
-      });
-    },
-  );
+  const outcome = await runNode([WORKER_EXIT_FIXTURE]);
   t.is(outcome.code, 0, outcome.stderr);
   t.regex(outcome.stdout, /^ShardError: .*\b3\b/, `the script was told about the exit`);
 });

@@ -3,35 +3,19 @@
  * from its compiled form: `npm run build` first.
  */
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
 import { SAMPLE_DEFAULTS, writeSampleLogs } from '../examples/sampleLogs';
+import { runNode, type ChildOutcome } from './helpers/child';
+import { ROOT } from './helpers/paths';
 
-const ROOT = path.resolve(__dirname, '..');
 const SCRIPT = path.join('dist', 'examples', 'streamingLog.js');
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs the compiled example with `args`; never rejects. */
-function runExample(args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [SCRIPT, ...args],
-      { cwd: ROOT, timeout: 50_000 },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+/** Runs the compiled example with `args`; rejects only if node cannot start. */
+function runExample(args: readonly string[]): Promise<ChildOutcome> {
+  return runNode([SCRIPT, ...args], { capMs: 50_000 });
 }
 
 /** The `[matches, lines]` of each `window N: …` line, in printed order. */

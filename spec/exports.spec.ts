@@ -5,18 +5,26 @@
  * repository, so the package resolves by its own name.
  */
 import { execFile } from 'node:child_process';
-import * as path from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
+import { ROOT } from './helpers/paths';
 
-const root = path.resolve(__dirname, '..');
 const run = promisify(execFile);
+
+/** What the operator scripts below print. */
+const OPERATORS_OUT = {
+  kinds: ['function', 'function', 'function', 'function'],
+  batched: [[1, 2], [3]],
+  flat: [1, 2, 3],
+  combined: [1, 10, 2, 20],
+  shuffled: [1, 2, 3, 4],
+};
 
 /** Runs `code` with plain `node` (`-e`, optionally as an ES module); returns its stdout. */
 async function node(code: string, module = false): Promise<string> {
   const args = module ? ['--input-type=module', '-e', code] : ['-e', code];
   const { stdout } = await run(process.execPath, args, {
-    cwd: root,
+    cwd: ROOT,
     timeout: 30_000,
     env: { ...process.env, NODE_OPTIONS: '' },
   });
@@ -112,13 +120,7 @@ test('pariter/operators under require', async (t) => {
       }));
     })();
   `);
-  t.deepEqual(JSON.parse(out), {
-    kinds: ['function', 'function', 'function', 'function'],
-    batched: [[1, 2], [3]],
-    flat: [1, 2, 3],
-    combined: [1, 10, 2, 20],
-    shuffled: [1, 2, 3, 4],
-  });
+  t.deepEqual(JSON.parse(out), OPERATORS_OUT);
 });
 
 test('pariter/operators under import', async (t) => {
@@ -136,13 +138,7 @@ test('pariter/operators under import', async (t) => {
   `,
     true,
   );
-  t.deepEqual(JSON.parse(out), {
-    kinds: ['function', 'function', 'function', 'function'],
-    batched: [[1, 2], [3]],
-    flat: [1, 2, 3],
-    combined: [1, 10, 2, 20],
-    shuffled: [1, 2, 3, 4],
-  });
+  t.deepEqual(JSON.parse(out), OPERATORS_OUT);
 });
 
 test('the operators from pariter are those of pariter/operators', async (t) => {

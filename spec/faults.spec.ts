@@ -13,7 +13,6 @@
  * Serial: every test counts the threads of this process.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
 import fc from 'fast-check';
 import { Worker } from 'threads';
@@ -31,7 +30,9 @@ import {
 } from 'pariter';
 import type { ParallelIteratorWorker } from 'pariter/worker';
 import { threadBaseline } from './helpers/baseline';
+import { runNode } from './helpers/child';
 import { delay, within } from './helpers/hang';
+import { FIXTURES } from './helpers/paths';
 import { threadCount, threadsSettle } from './helpers/threadCount';
 
 // Names the shipped functions read from their `context`.
@@ -44,8 +45,6 @@ declare const code: number;
 interface Rollouts extends ParallelIteratorWorker<number> {
   setWeights(w: number): void;
 }
-
-const ROOT = path.resolve(__dirname, '..');
 
 // --- process hygiene -------------------------------------------------------------
 
@@ -340,23 +339,11 @@ test.serial(
   async (t) => {
     // Worker threads take the process's heap limit, so a small one makes the
     // out-of-memory quick and deterministic without touching this process.
-    const { code, stdout, stderr } = await within(
-      new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(
-          process.execPath,
-          ['--max-old-space-size=64', path.join(__dirname, 'fixtures', 'rel-oom.js')],
-          { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let out = '';
-        let err = '';
-        child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-        child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
-        child.on('error', reject);
-        child.on('close', (exitCode) => resolve({ code: exitCode, stdout: out, stderr: err }));
-      }),
-      'the out-of-memory script',
-      40_000,
+    const { code, stdout, stderr, hung } = await runNode(
+      ['--max-old-space-size=64', path.join(FIXTURES, 'rel-oom.js')],
+      { capMs: 40_000 },
     );
+    t.false(hung, 'the out-of-memory script hung');
     t.is(code, 0, stderr);
     const report = JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as OomReport;
     t.true(report.isShardError, stdout);

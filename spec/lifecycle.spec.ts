@@ -6,7 +6,7 @@
  * Every test is serial: they count the threads of this process.
  */
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import * as path from 'node:path';
 import {
   ClosedError,
@@ -18,8 +18,9 @@ import {
   type ParallelIterator,
 } from 'pariter';
 import { threadBaseline } from './helpers/baseline';
-import { delay, HANG_CAP_MS, within } from './helpers/hang';
-import { FIXTURES, ROOT } from './helpers/paths';
+import { runNode, type ChildOutcome } from './helpers/child';
+import { delay, within } from './helpers/hang';
+import { FIXTURES } from './helpers/paths';
 import { threadCount } from './helpers/threadCount';
 
 const baseline = threadBaseline();
@@ -219,46 +220,12 @@ test.serial('a second next() while one is pending rejects with UsageError', asyn
 
 // --- scripts exit by themselves ----------------------------------------------
 
-interface Outcome {
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  /** True when the script was killed for not exiting within the cap. */
-  readonly hung: boolean;
-}
-
 /** Runs a fixture script with plain Node.js from the repository root. */
 function runFixture(
   name: string,
   onStdout?: (stdout: string, child: ChildProcess) => void,
-): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(FIXTURES, name)], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let hung = false;
-    const timer = setTimeout(() => {
-      hung = true;
-      child.kill('SIGKILL');
-    }, HANG_CAP_MS);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      onStdout?.(stdout, child);
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr, hung });
-    });
-  });
+): Promise<ChildOutcome> {
+  return runNode([path.join(FIXTURES, name)], onStdout ? { onStdout } : {});
 }
 
 function isPrefix(items: readonly number[], of: readonly number[]): boolean {

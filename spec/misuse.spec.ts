@@ -27,7 +27,6 @@
  * Serial: the tests count the threads of this process.
  */
 import test, { type ExecutionContext } from 'ava';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import * as path from 'node:path';
 import { NEVER, lastValueFrom, of, toArray, type Observable, type Subscription } from 'rxjs';
@@ -55,11 +54,11 @@ import {
 } from 'pariter';
 import { ParallelIteratorWorker, exposeActor } from 'pariter/worker';
 import { threadBaseline } from './helpers/baseline';
-import { HANG_CAP_MS, delay, within } from './helpers/hang';
+import { runNode } from './helpers/child';
+import { delay, within } from './helpers/hang';
+import { FIXTURES } from './helpers/paths';
 import { threadCount } from './helpers/threadCount';
 
-const ROOT = path.resolve(__dirname, '..');
-const FIXTURES = path.join(__dirname, 'fixtures');
 /** The one form of an argument error's message. */
 const FORM = /^Expected `[^`]+` to be .+, got .+/;
 const HUGE = 2 ** 53;
@@ -899,47 +898,17 @@ test.serial('close() is idempotent, and the iterator works again after it', asyn
 
 // --- process hygiene ---------------------------------------------------------------------
 
-interface Outcome {
-  readonly pid: number | undefined;
-  readonly code: number | null;
-  readonly signal: NodeJS.Signals | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function run(
-  args: string[],
-  onStdout?: (stdout: string, signal: (s: NodeJS.Signals) => void) => void,
-): Promise<Outcome> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    const timer = setTimeout(() => child.kill('SIGKILL'), HANG_CAP_MS);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => {
-      stdout += chunk;
-      onStdout?.(stdout, (s) => child.kill(s));
-    });
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ pid: child.pid, code, signal, stdout, stderr });
-    });
-  });
-}
-
 test.serial(
   "importing pariter and threads.js, in either order, leaves the script's own SIGINT/SIGTERM handlers as they were",
   async (t) => {
     const runs = await Promise.all(
       ['threads-first', 'pariter-first'].flatMap((order) => [
-        run([path.join(FIXTURES, 'rel-handlers.js'), order]).then((o) => ({
+        runNode([path.join(FIXTURES, 'rel-handlers.js'), order]).then((o) => ({
           o,
           order,
           kind: 'CJS',
         })),
-        run([path.join(FIXTURES, 'rel-handlers.mjs'), order]).then((o) => ({
+        runNode([path.join(FIXTURES, 'rel-handlers.mjs'), order]).then((o) => ({
           o,
           order,
           kind: 'ESM',
@@ -981,11 +950,13 @@ test.serial(
     const outcomes = await Promise.all(
       cases.map(([signal, order]) => {
         let sent = false;
-        return run([path.join(FIXTURES, 'rel-signal.js'), order], (stdout, kill) => {
-          if (!sent && stdout.includes('ready')) {
-            sent = true;
-            kill(signal);
-          }
+        return runNode([path.join(FIXTURES, 'rel-signal.js'), order], {
+          onStdout: (stdout, child) => {
+            if (!sent && stdout.includes('ready')) {
+              sent = true;
+              child.kill(signal);
+            }
+          },
         }).then((outcome) => ({ outcome, signal, order, sent }));
       }),
     );

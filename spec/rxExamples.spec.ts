@@ -9,7 +9,6 @@
  * build` first), so they use the same compiled library as `pariter`, with
  * plain JavaScript workers.
  */
-import { execFile } from 'node:child_process';
 import * as path from 'node:path';
 import test from 'ava';
 import {
@@ -21,7 +20,7 @@ import {
 } from '../dist/examples/servicePipeline';
 import { train, type ShardSummary } from '../dist/examples/trainingShards';
 import { threadBaseline } from './helpers/baseline';
-import { ROOT } from './helpers/paths';
+import { runNode, type ChildOutcome } from './helpers/child';
 
 /** A run that takes longer than this counts as a hang. */
 const HANG_CAP_MS = 40_000;
@@ -37,25 +36,9 @@ const PRIMES_BELOW: ReadonlyMap<number, number> = new Map([
 
 const { assertBackToBaseline } = threadBaseline();
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** Runs a compiled example with `args`; never rejects. */
-function runScript(name: string, args: readonly string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(
-      process.execPath,
-      [path.join('dist', 'examples', `${name}.js`), ...args],
-      { cwd: ROOT, timeout: HANG_CAP_MS },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof error.code === 'number' ? error.code : null) : 0;
-        resolve({ code, stdout, stderr });
-      },
-    );
-  });
+/** Runs a compiled example with `args`; rejects only if node cannot start. */
+function runScript(name: string, args: readonly string[]): Promise<ChildOutcome> {
+  return runNode([path.join('dist', 'examples', `${name}.js`), ...args], { capMs: HANG_CAP_MS });
 }
 
 /**

@@ -13,10 +13,9 @@
  * figures are in docs/reliability.md.
  */
 import test from 'ava';
-import { spawn } from 'node:child_process';
 import * as path from 'node:path';
+import { runNode, type ChildOutcome } from './helpers/child';
 
-const ROOT = path.resolve(__dirname, '..');
 const SCRIPT = path.join(__dirname, 'soak', 'run.js');
 /** Runs of each way of ending (each starts one to four workers). */
 const RUNS = 20;
@@ -38,24 +37,9 @@ interface Summary {
   readonly failures: string[];
 }
 
-function runSoak(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--expose-gc', SCRIPT, ...args], {
-      cwd: ROOT,
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    // A hang is killed well before ava's own timeout.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 55_000);
-    child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
-    child.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+function runSoak(args: string[]): Promise<ChildOutcome> {
+  // A hang is killed well before ava's own timeout.
+  return runNode(['--expose-gc', SCRIPT, ...args], { capMs: 55_000 });
 }
 
 test('short soak: threads back to baseline, no heap growth, no unhandled rejection', async (t) => {

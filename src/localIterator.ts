@@ -2,8 +2,9 @@ import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';
 import { isPromiseLike } from './internal/promises';
-import { PullPipeline, type Puller } from './internal/pullPipeline';
-import { pipelineOf, type Stage } from './internal/stages';
+import { openPipeline, type Pipeline } from './internal/pipeline';
+import type { Puller } from './internal/pullPipeline';
+import type { Stage } from './internal/stages';
 import {
   checkOptions,
   describeValue,
@@ -75,7 +76,7 @@ export interface GatherDescription {
  * ```
  */
 export class LocalIterator<T> implements AsyncIterableIterator<T> {
-  private pipeline: PullPipeline<T> | undefined;
+  private pipeline: Pipeline<T> | undefined;
   private reading = false;
   private done = false;
 
@@ -141,9 +142,9 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   private async pullNext(): Promise<IteratorResult<T>> {
     this.reading = true;
     try {
-      this.pipeline ??= new PullPipeline<T>(
+      this.pipeline ??= openPipeline<T>(
         this.source.open(),
-        pipelineOf<T>(this.stages.map((stage) => measured(stage, this.source.metrics))),
+        this.stages.map((stage) => measured(stage, this.source.metrics)),
       );
       const pulled = await this.pipeline.pull(1);
       if (pulled.done) {

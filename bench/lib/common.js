@@ -165,10 +165,37 @@ async function inTurn(rep, contenders) {
   }
 }
 
+/**
+ * Reads `iterable` (which must yield `n` items) to its end and times every
+ * item after the first: wall and CPU (all threads) ms, and the item count.
+ */
+async function afterFirst(iterable, n) {
+  const it = iterable[Symbol.asyncIterator]();
+  await it.next();
+  const start = now();
+  const cpu = cpuNow();
+  let count = 0;
+  for (let r = await it.next(); !r.done; r = await it.next()) count++;
+  if (count !== n - 1) throw new Error(`Expected ${n - 1} items, got ${count}`);
+  return { wallMs: now() - start, cpuMs: cpuNow() - cpu, count };
+}
+
 /** Lets the process settle (finished workers exit, garbage is collected). */
 async function settle(ms = 50) {
   await sleep(ms);
   globalThis.gc?.();
 }
 
-module.exports = { now, cpuNow, sleep, settings, summarize, Pair, repeat, inTurn, settle, watched };
+module.exports = {
+  now,
+  cpuNow,
+  sleep,
+  settings,
+  summarize,
+  Pair,
+  repeat,
+  inTurn,
+  settle,
+  watched,
+  afterFirst,
+};

@@ -6,19 +6,13 @@
  * the last (worker start-up is pair 5's subject), read with `for await`.
  */
 const { fromRange } = require('pariter');
-const { Pair, now, cpuNow, repeat, inTurn } = require('../lib/common');
+const { Pair, afterFirst, repeat, inTurn } = require('../lib/common');
 const { rawPull } = require('../lib/raw');
 
 /** Wall-clock and CPU (all threads) microseconds per item after the first. */
 async function perItem(iterable, n) {
-  const it = iterable[Symbol.asyncIterator]();
-  await it.next();
-  const start = now();
-  const cpu = cpuNow();
-  let count = 0;
-  for (let r = await it.next(); !r.done; r = await it.next()) count++;
-  if (count !== n - 1) throw new Error(`Expected ${n - 1} items, got ${count}`);
-  return { wall: ((now() - start) * 1000) / count, cpu: ((cpuNow() - cpu) * 1000) / count };
+  const { wallMs, cpuMs, count } = await afterFirst(iterable, n);
+  return { wall: (wallMs * 1000) / count, cpu: (cpuMs * 1000) / count };
 }
 
 module.exports = async function strictPull({ quick, reps }) {

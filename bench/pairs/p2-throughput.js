@@ -9,7 +9,7 @@
  * the last.
  */
 const { fromRange } = require('pariter');
-const { Pair, now, cpuNow, repeat, inTurn } = require('../lib/common');
+const { Pair, afterFirst, repeat, inTurn } = require('../lib/common');
 const { rawBatched } = require('../lib/raw');
 
 const OPTIONS = { batchMs: 10, numAsync: 4 };
@@ -18,14 +18,8 @@ const toObject = (i) => ({ id: i, name: 'item' + i, value: i * 0.5 });
 
 /** Items per second, and CPU (all threads) µs per item, after the first item. */
 async function itemsPerSecond(iterable, n) {
-  const it = iterable[Symbol.asyncIterator]();
-  await it.next();
-  const start = now();
-  const cpu = cpuNow();
-  let count = 0;
-  for (let r = await it.next(); !r.done; r = await it.next()) count++;
-  if (count !== n - 1) throw new Error(`Expected ${n - 1} items, got ${count}`);
-  return { rate: count / ((now() - start) / 1000), cpu: ((cpuNow() - cpu) * 1000) / count };
+  const { wallMs, cpuMs, count } = await afterFirst(iterable, n);
+  return { rate: count / (wallMs / 1000), cpu: (cpuMs * 1000) / count };
 }
 
 module.exports = async function throughput({ quick, reps }) {

@@ -1,8 +1,8 @@
 /**
  * @internal
- * The pipeline of a shard that needs no RxJS: it pulls from its source
- * directly (a plain source, or a chain of `pullStages`), so such a worker
- * never loads RxJS. It answers `pull` as `PullPipeline` does.
+ * The pipeline of a shard or `LocalIterator` that needs no RxJS: it pulls
+ * from its source directly (a plain source, or a chain of `pullStages`), so
+ * such a worker never loads RxJS. It answers `pull` as `PullPipeline` does.
  */
 import { isPromiseLike } from './promises';
 import { EAGER_MS } from './protocol';

@@ -1,12 +1,13 @@
 /**
  * @internal
- * The transformations of a shard as a chain of pull sources, for pipelines
- * that need no RxJS: `forEach` one call at a time, `filter`, `batch`,
- * `flatten` and `localShuffle`. Each stage pulls its upstream only when it is
- * pulled, so a shard built of them reads exactly what its consumer asks for,
- * and its worker never loads RxJS (which takes tens of milliseconds per
- * worker). They produce the same items, in the same order, as the RxJS
- * operators of `stages.ts`; a shard with any other stage uses those.
+ * Transformations as a chain of pull sources, for pipelines that need no
+ * RxJS: `forEach` one call at a time, `filter`, `batch`, `flatten` and
+ * `localShuffle`. Each stage pulls its upstream only when it is pulled, so a
+ * shard or `LocalIterator` built of them reads exactly what its consumer
+ * asks for, and a shard's worker never loads RxJS (which takes tens of
+ * milliseconds per worker). They produce the same items, in the same order,
+ * as the RxJS operators of `stages.ts`; a pipeline with any other stage uses
+ * those (see `pipeline.ts`).
  */
 import { isPromiseLike } from './promises';
 import type { Puller } from './pullPipeline';
@@ -94,34 +95,36 @@ abstract class PullStage implements Puller<unknown> {
   }
 }
 
-class MapStage extends PullStage {
+/** A stage that hands each item to one function: a map or a filter. */
+class CallStage extends PullStage {
   constructor(
     upstream: Puller<unknown>,
-    private readonly fn: (value: unknown) => unknown,
+    private readonly handle: (value: unknown) => Taken,
   ) {
     super(upstream);
   }
 
   protected take(value: unknown): Taken {
-    const result = this.fn(value);
+    return this.handle(value);
+  }
+}
+
+/** `forEach`: each item becomes `fn(item)`, awaited if it is a promise. */
+const mapping =
+  (fn: (value: unknown) => unknown) =>
+  (value: unknown): Taken => {
+    const result = fn(value);
     return isPromiseLike(result) ? Promise.resolve(result).then(item) : item(result);
-  }
-}
+  };
 
-class FilterStage extends PullStage {
-  constructor(
-    upstream: Puller<unknown>,
-    private readonly fn: (value: unknown) => unknown,
-  ) {
-    super(upstream);
-  }
-
-  protected take(value: unknown): Taken {
-    const pass = this.fn(value);
-    const keep = (p: unknown): Result | undefined => (p ? item(value) : undefined);
+/** `filter`: an item is kept when `fn(item)` (awaited) is truthy. */
+const filtering =
+  (fn: (value: unknown) => unknown) =>
+  (value: unknown): Taken => {
+    const keep = (pass: unknown): Result | undefined => (pass ? item(value) : undefined);
+    const pass = fn(value);
     return isPromiseLike(pass) ? Promise.resolve(pass).then(keep) : keep(pass);
-  }
-}
+  };
 
 class BatchStage extends PullStage {
   private buffer: unknown[] = [];
@@ -209,9 +212,9 @@ export function pullStages(source: Puller<unknown>, stages: readonly Stage[]): P
   return stages.reduce<Puller<unknown>>((upstream, stage) => {
     switch (stage.op) {
       case 'forEach':
-        return new MapStage(upstream, stage.fn);
+        return new CallStage(upstream, mapping(stage.fn));
       case 'filter':
-        return new FilterStage(upstream, stage.fn);
+        return new CallStage(upstream, filtering(stage.fn));
       case 'batch':
         return new BatchStage(upstream, stage.n);
       case 'flatten':

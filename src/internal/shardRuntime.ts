@@ -8,20 +8,13 @@ import type { MessagePort } from 'node:worker_threads';
 import { isPromiseLike } from './promises';
 import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
 import { deserializeError, serializeError } from './protocol';
-import { DirectPipeline } from './directPipeline';
-import type { Pulled, Puller } from './pullPipeline';
-import { pullable, pullStages } from './pullStages';
+import { openPipeline, type Pipeline } from './pipeline';
+import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import { hintFor, loadFunction } from './shipping';
 import { functionSource, itemsSource, rangeSource } from './sources';
 import type { Stage, TransformFn } from './stages';
 import { describeValue } from './validate';
-
-/** What answers a shard's requests. */
-interface ShardPipeline {
-  pull(n: number, batchMs: number): Promise<Pulled<unknown>>;
-  close(): void;
-}
 
 /** A source fed by the calling thread: up to `batch` items per `pull`. */
 class FeedSource implements Puller<unknown> {
@@ -160,7 +153,7 @@ export function runShard(
   watchUncaught();
   running.add(fail);
 
-  let pipeline: Promise<ShardPipeline> | undefined;
+  let pipeline: Promise<Pipeline<unknown>> | undefined;
   let queue: Promise<void> = Promise.resolve();
 
   const serve = async (n: number, batchMs: number): Promise<void> => {
@@ -226,15 +219,9 @@ async function build(
   plan: ShardPlan,
   feed: () => Puller<unknown>,
   actor: () => Puller<unknown>,
-): Promise<ShardPipeline> {
+): Promise<Pipeline<unknown>> {
   const stages = await Promise.all(plan.ops.map(loadStage));
   const source =
     plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
-  if (pullable(stages)) return new DirectPipeline(pullStages(source, stages));
-  // RxJS is loaded only by shards with a `transform` or a concurrent `forEach`.
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { PullPipeline } = require('./pullPipeline') as typeof import('./pullPipeline');
-  const { pipelineOf } = require('./stages') as typeof import('./stages');
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  return new PullPipeline(source, pipelineOf(stages));
+  return openPipeline(source, stages);
 }
