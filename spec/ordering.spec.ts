@@ -95,6 +95,57 @@ test.serial(
   },
 );
 
+test.serial(
+  'gatherSync: each round asks every shard at once, so shards compute together',
+  async (t) => {
+    // Each item of round k spins (CPU-bound) until both shards have started
+    // their item k, with a cap: it counts as overlapped only if the other
+    // shard arrived while it was still computing. Asking one shard at a time
+    // would leave every item of shard 0 alone until its cap.
+    const arrived = counters(3);
+    const overlapped = counters(1);
+    const it = fromRange(6, 2).forEach(
+      (x) => {
+        const round = x % 3;
+        Atomics.add(arrived, round, 1);
+        const cap = Date.now() + 10_000;
+        while (Atomics.load(arrived, round) < 2 && Date.now() < cap) {
+          // busy: this shard keeps its core while it waits for the other
+        }
+        if (Atomics.load(arrived, round) >= 2) Atomics.add(overlapped, 0, 1);
+        return x;
+      },
+      { context: { arrived, overlapped } },
+    );
+    t.deepEqual(await it.gatherSync().take(6), [0, 3, 1, 4, 2, 5]);
+    t.is(
+      Atomics.load(overlapped, 0),
+      6,
+      'every item computed while the other shard computed its own',
+    );
+  },
+);
+
+test.serial(
+  'gatherSync: a round asks a shard again only after its previous item was consumed',
+  async (t) => {
+    const c = counters(2);
+    const asked: Array<[number, number]> = [];
+    const seen = await observe(counted(c).gatherSync(), c, async () => {
+      // Give the other shard time to run ahead if it were asked early.
+      await delay(40);
+      asked.push([Atomics.load(c, 0), Atomics.load(c, 1)]);
+    });
+    t.is(seen.length, 20);
+    seen.forEach((s, i) => {
+      const round = Math.floor(i / 2) + 1;
+      // While any item of round r is consumed, each shard has computed r items: none of round r+1.
+      t.deepEqual(asked[i], [round, round], `item ${s.x}`);
+      t.is(s.computed, s.k);
+    });
+  },
+);
+
 test.serial('gatherAsync: per shard, nothing is computed ahead of the local fn', async (t) => {
   const c = counters(2);
   const seen = await observe(counted(c).gatherAsync(), c);
@@ -197,10 +248,12 @@ test.serial(
     const local = countedForever(c).gatherSync();
     try {
       for (let i = 0; i < 5; i++) t.false((await local.next()).done);
+      // Five items read: two whole rounds and the first item of the third,
+      // whose start asked both shards for one more item.
       await pause();
-      t.deepEqual([Atomics.load(c, 0), Atomics.load(c, 1)], [3, 2]);
+      t.deepEqual([Atomics.load(c, 0), Atomics.load(c, 1)], [3, 3]);
       await pause();
-      t.deepEqual([Atomics.load(c, 0), Atomics.load(c, 1)], [3, 2], 'no runaway');
+      t.deepEqual([Atomics.load(c, 0), Atomics.load(c, 1)], [3, 3], 'no runaway');
     } finally {
       await local.return();
     }

@@ -4,7 +4,8 @@
  * against the same work run serially in the calling thread, in Piscina (2
  * threads, one task per item, all submitted at once) and in workerpool (2
  * workers, likewise), and the machine's ceiling: 2 raw workers that each
- * loop over half the items. Each contender is timed for the whole job, from
+ * loop over half the items. pariter is read with `gatherAsync` (three option
+ * sets) and with `gatherSync()`, whose rounds ask both shards at once. Each contender is timed for the whole job, from
  * creating its workers to having every result and its workers stopped.
  */
 const { Worker } = require('node:worker_threads');
@@ -50,6 +51,12 @@ module.exports = async function cpuBound({ quick, reps }) {
     for await (const h of fromRange(n, 2).forEach(fn).gatherAsync(options)) sum += h;
     return sum;
   };
+  // Ray's most common read: the deterministic round robin, nothing read ahead.
+  const pariterSync = async () => {
+    let sum = 0;
+    for await (const h of fromRange(n, 2).forEach(fn).gatherSync()) sum += h;
+    return sum;
+  };
   const piscina = async () => {
     const pool = new Piscina({
       filename: workerFile('piscina-busy.js'),
@@ -92,6 +99,7 @@ module.exports = async function cpuBound({ quick, reps }) {
   const PISCINA = 'Piscina run() per item';
   const WORKERPOOL = 'workerpool exec() per item';
   const RAW = 'raw 2 workers, half the items each (ceiling)';
+  const SYNC = 'pariter gatherSync()';
   const name = (label) => `pariter gatherAsync(${label === 'defaults' ? '' : `{ ${label} }`})`;
   // V8 re-optimizes `serial` (inlining `busy`) around its 4th call, and that
   // call runs about twice as slow: warm it up past that point.
@@ -105,11 +113,13 @@ module.exports = async function cpuBound({ quick, reps }) {
   const contenders = [
     [SERIAL, serial],
     ...Object.entries(PARITER_OPTIONS).map(([label, options]) => [name(label), pariter(options)]),
+    [SYNC, pariterSync],
     [PISCINA, piscina],
     [WORKERPOOL, pool],
     [RAW, raw],
   ].map(([metric, fn]) => [metric, () => check(metric, fn)]);
   await pariter(undefined)(); // warm up
+  await pariterSync();
   await repeat(reps, (rep) => inTurn(rep, contenders));
 
   for (const label of Object.keys(PARITER_OPTIONS)) {
@@ -130,6 +140,17 @@ module.exports = async function cpuBound({ quick, reps }) {
       { primary },
     );
   }
+  pair.ratio(
+    'gatherSync() vs the raw 2-worker ceiling [target]',
+    RAW,
+    SYNC,
+    {
+      op: '>=',
+      value: 0.9,
+    },
+    { primary: true },
+  );
+  pair.ratio('gatherSync() speedup vs serial', SERIAL, SYNC);
   pair.ratio('Piscina speedup vs serial', SERIAL, PISCINA);
   pair.ratio('workerpool speedup vs serial', SERIAL, WORKERPOOL);
   pair.ratio('ceiling: raw 2 workers speedup vs serial', SERIAL, RAW);

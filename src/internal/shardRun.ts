@@ -176,15 +176,22 @@ function reader(run: ShardRun, step: Step): Puller<unknown> {
   };
 }
 
-/** Deterministic round robin over the active shards; an exhausted shard drops out. */
+/**
+ * Deterministic round robin over the active shards; an exhausted shard drops
+ * out. Like Ray's `batch_across_shards().flatten()`, each round asks every
+ * active shard for its next item at once, so the shards compute in parallel;
+ * a shard is asked for its next item only when the consumer pulls after
+ * taking its previous one (fetch ordering per shard).
+ */
 export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   const active = run.channels.map((channel, index) => ({ channel, index }));
+  /** The position in the current round; 0 starts a new round. */
   let turn = 0;
   const step: Step = () => {
     while (active.length > 0) {
-      turn %= active.length;
+      if (turn >= active.length) turn = 0;
+      if (turn === 0) for (const { channel } of active) channel.topUp();
       const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
-      channel.topUp();
       const taken = channel.take();
       if (taken === WAIT) return WAITING;
       if (taken !== END) {
