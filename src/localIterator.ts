@@ -18,8 +18,7 @@ import { callableOf, type Callable, type ForEachOptions, type ItemFn } from './i
 export type LocalForEachOptions = Omit<ForEachOptions, 'context'>;
 import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
-import type { ParallelDescription, ReadKind } from './parallelIterator';
-import type { ReadOptions } from './internal/shardChannel';
+import type { LocalSource } from './internal/iteratorTypes';
 import { getMetrics, withMetrics, type SharedMetrics } from './metrics';
 import { duplicateSources, unionSource, type UnionOptions } from './internal/localSources';
 
@@ -28,30 +27,6 @@ function measured(stage: Stage, metrics: SharedMetrics): Stage {
   return stage.op === 'forEach' || stage.op === 'filter'
     ? { ...stage, fn: withMetrics(metrics, stage.fn) }
     : stage;
-}
-
-/**
- * @internal
- * Where a `LocalIterator`'s items come from: created on the first pull and
- * shared by the iterators derived from it.
- */
-export interface LocalSource {
-  /** The metrics of the chain; a `union` points its inputs' at one context. */
-  readonly metrics: SharedMetrics;
-  /** The shared puller, created on first use. */
-  open(): Puller<unknown>;
-  /** Stops what the source started (workers, inputs); resolves when they are gone. */
-  close(): Promise<void>;
-  /** For a gather: how to rebuild it in another thread. */
-  describe?(): GatherDescription;
-}
-
-/** @internal A gather as plain data. */
-export interface GatherDescription {
-  readonly parallel: ParallelDescription;
-  readonly read: ReadKind;
-  readonly options: ReadOptions;
-  readonly indices: readonly number[];
 }
 
 /**

@@ -4,11 +4,19 @@ import type * as Rx from 'rxjs';
 import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
 import { ArgumentRangeError, ArgumentTypeError, UsageError } from './errors';
-import { LocalIterator, type LocalSource } from './localIterator';
+import { LocalIterator } from './localIterator';
+import type {
+  LocalSource,
+  ParallelDescription,
+  ReadKind,
+  ShardTemplate,
+} from './internal/iteratorTypes';
 import type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';
 import type { OpSpec, SourceSpec } from './internal/protocol';
 import type { Puller } from './internal/pullPipeline';
 import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
+
+export type { ParallelDescription, ReadKind, ShardTemplate } from './internal/iteratorTypes';
 import {
   STRICT,
   ShardRun,
@@ -20,7 +28,6 @@ import {
 } from './internal/shardRun';
 import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
-import type { ShardThread } from './internal/threadHost';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
   checkOptions,
@@ -29,19 +36,6 @@ import {
   nonNegativeNumber,
   positiveInteger,
 } from './internal/validate';
-
-/** @internal What one shard runs, before it is named. */
-export interface ShardTemplate {
-  readonly source: SourceSpec;
-  readonly repeat: boolean;
-  readonly ops: readonly OpSpec[];
-  /** For a `feed` source: what feeds it, from the calling thread. */
-  readonly feed?: (scope: RunScope) => Puller<unknown>;
-  /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
-  readonly actor?: unknown;
-  /** For an actor's shard: opens a data port to the actor. */
-  readonly attach?: () => Promise<ShardThread>;
-}
 
 /** What feeds a set of shards from the calling thread: one per run. */
 interface Feed {
@@ -63,12 +57,6 @@ export function fedShards(count: number, open: () => Feed, batch?: number): Shar
   }));
 }
 
-/**
- * How a `LocalIterator` reads its shards (`chunks`, internal: arrays of
- * whatever has arrived, for bulk readers).
- */
-export type ReadKind = 'gatherSync' | 'gatherAsync' | 'batchAcrossShards' | 'shard' | 'chunks';
-
 const READERS: Record<ReadKind, (run: ShardRun, onItem: OnItem) => Puller<unknown>> = {
   gatherSync,
   gatherAsync,
@@ -76,13 +64,6 @@ const READERS: Record<ReadKind, (run: ShardRun, onItem: OnItem) => Puller<unknow
   shard: gatherSync,
   chunks: gatherChunks,
 };
-
-/** @internal A `ParallelIterator` as plain data. */
-export interface ParallelDescription {
-  readonly name: string;
-  readonly fromUnion: boolean;
-  readonly templates: readonly ShardTemplate[];
-}
 
 /** Options of `gatherAsync` and `getShard`. */
 export interface ReadAheadOptions {

@@ -5,7 +5,7 @@
  */
 import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 import { MetricsContext, SharedMetrics } from '../metrics';
-import type { LocalSource } from '../localIterator';
+import type { LocalSource } from './iteratorTypes';
 import type { Puller } from './pullPipeline';
 import { describeValue } from './validate';
 

@@ -9,8 +9,9 @@
  * gather, so each reader reads its own copy.
  */
 import { UsageError } from '../errors';
-import { LocalIterator, type GatherDescription } from '../localIterator';
-import { ParallelIterator, type ParallelDescription } from '../parallelIterator';
+import { LocalIterator } from '../localIterator';
+import type { GatherDescription, ParallelDescription } from './iteratorTypes';
+import { ParallelIterator } from '../parallelIterator';
 import type { OpSpec, ShippedFn } from './protocol';
 import { loadFunction, shipFunction } from './shipping';
 import type { Stage } from './stages';
