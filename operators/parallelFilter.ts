@@ -2,6 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import type { ItemFn } from '../src/internal/options';
 import {
   parallelOperator,
+  PARALLEL_MAP_KEYS,
   parallelSettings,
   type ParallelMapOptions,
 } from '../src/internal/parallelOperator';
@@ -29,7 +30,7 @@ export function parallelFilter<T>(
   fn: ItemFn<T, unknown>,
   options: ParallelMapOptions = {},
 ): OperatorFunction<T, T> {
-  checkOptions(options);
+  checkOptions(options, PARALLEL_MAP_KEYS);
   const settings = parallelSettings(options);
   const shipped = shipFunction('fn', fn, options.context);
   return parallelOperator<T, T>('parallelFilter', shipped, settings, (item, pass) => ({

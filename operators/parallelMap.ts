@@ -2,6 +2,7 @@ import type { OperatorFunction } from 'rxjs';
 import type { Callable, ItemFn } from '../src/internal/options';
 import {
   parallelOperator,
+  PARALLEL_MAP_KEYS,
   parallelSettings,
   type ParallelMapOptions,
 } from '../src/internal/parallelOperator';
@@ -51,7 +52,7 @@ export function parallelMap<T, R>(
   fn: ItemFn<T, R>,
   options: ParallelMapOptions = {},
 ): OperatorFunction<T, R> {
-  checkOptions(options);
+  checkOptions(options, PARALLEL_MAP_KEYS);
   const settings = parallelSettings(options);
   const shipped = shipFunction('fn', fn, options.context);
   return parallelOperator<T, R>('parallelMap', shipped, settings, (_item, result) => ({

@@ -99,7 +99,7 @@ export function fromActors<T>(
   actors: ActorHandle<T>[],
   options: { readonly name?: string } = {},
 ): ParallelIterator<T> {
-  checkOptions(options);
+  checkOptions(options, ['name']);
   if (!Array.isArray(actors)) {
     throw new ArgumentTypeError(
       `Expected \`actors\` to be an array of actor handles, got ${describeValue(actors)}`,

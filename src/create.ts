@@ -44,6 +44,12 @@ function sourceOptions(shards: number | SourceOptions | undefined): {
       `Expected \`numShards\` to be a positive integer, got ${describeValue(shards)}`,
     );
   }
+  if (Array.isArray(shards)) {
+    throw new ArgumentTypeError(
+      `Expected \`shards\` to be a shard count or an options object { numShards, repeat }, got ${describeValue(shards)}`,
+    );
+  }
+  checkOptions(shards, ['numShards', 'repeat'], 'shards');
   return {
     numShards: shardCount('numShards', shards.numShards ?? 2),
     repeat: repeatOption(shards.repeat),
@@ -168,7 +174,7 @@ export function fromIterators<T>(
   sources: Array<Source<T>>,
   options: IteratorsOptions = {},
 ): ParallelIterator<T> {
-  checkOptions(options);
+  checkOptions(options, ['repeat', 'name', 'context']);
   if (!Array.isArray(sources)) {
     throw new ArgumentTypeError(
       `Expected \`sources\` to be an array of sources, got ${describeValue(sources)}`,
@@ -246,7 +252,7 @@ export function fromObservable<T>(
   source$: Observable<T>,
   options: ObservableSourceOptions = {},
 ): ParallelIterator<T> {
-  checkOptions(options);
+  checkOptions(options, ['numShards', 'bufferSize', 'onOverflow']);
   if (!isObservable(source$)) {
     throw new ArgumentTypeError(
       `Expected \`source$\` to be an Observable, got ${describeValue(source$)}`,

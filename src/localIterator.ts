@@ -179,7 +179,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   forEach<U>(fn: (item: T) => U | PromiseLike<U>, options?: LocalForEachOptions): LocalIterator<U>;
   forEach<U>(fn: Callable<T, U>, options?: LocalForEachOptions): LocalIterator<U>;
   forEach<U>(fn: ItemFn<T, U>, options: LocalForEachOptions = {}): LocalIterator<U> {
-    checkOptions(options);
+    checkOptions(options, ['maxConcurrency']);
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     const call = callableOf('fn', fn) as (item: unknown) => unknown;
     return this.derive({ op: 'forEach', fn: call, maxConcurrency, original: fn }, 'forEach()');
@@ -345,6 +345,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       last !== null &&
       [Object.prototype, null].includes(Object.getPrototypeOf(last) as object | null);
     const options = (isOptions ? args.pop() : {}) as UnionOptions;
+    checkOptions(options, ['deterministic', 'roundRobinWeights']);
     for (const other of args) {
       if (!(other instanceof LocalIterator)) {
         throw new ArgumentTypeError(

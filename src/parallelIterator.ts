@@ -11,7 +11,14 @@ import type {
   ReadKind,
   ShardTemplate,
 } from './internal/iteratorTypes';
-import type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';
+import {
+  CONTEXT_KEYS,
+  FOR_EACH_KEYS,
+  type Callable,
+  type ContextOptions,
+  type ForEachOptions,
+  type ItemFn,
+} from './internal/options';
 import type { OpSpec, SourceSpec } from './internal/protocol';
 import type { Puller } from './internal/pullPipeline';
 import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
@@ -30,11 +37,14 @@ import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
+  MAX_NUM_ASYNC,
+  boundedCount,
   checkOptions,
   describeValue,
   nonNegativeInteger,
   nonNegativeNumber,
   positiveInteger,
+  shardCount,
 } from './internal/validate';
 
 /** What feeds a set of shards from the calling thread: one per run. */
@@ -74,11 +84,19 @@ export interface ReadAheadOptions {
    */
   readonly batchMs?: number;
   /**
-   * Requests kept in flight per shard (default 1). Above 1 the shard runs
-   * ahead of its consumer by up to this many items (or batches).
+   * Requests kept in flight per shard (default 1, at most 1024). Above 1 the
+   * shard runs ahead of its consumer by up to this many items (or batches).
+   * However large, a read-ahead asks a shard for at most 8192 items its
+   * consumer has not taken: each request asks for `8192 / numAsync` items at
+   * most.
    */
   readonly numAsync?: number;
 }
+
+/** The keys of {@link ReadAheadOptions}. */
+const READ_AHEAD_KEYS = ['batchMs', 'numAsync'] as const satisfies ReadonlyArray<
+  keyof ReadAheadOptions
+>;
 
 /** The longest `batchMs` (a timer's limit). */
 const MAX_BATCH_MS = 2 ** 31 - 1;
@@ -90,7 +108,13 @@ function readOptions(options: ReadAheadOptions): ReadOptions {
       `Expected \`batchMs\` to be a non-negative number up to ${MAX_BATCH_MS}, got ${describeValue(batchMs)}`,
     );
   }
-  return { numAsync: positiveInteger('numAsync', options.numAsync ?? 1), batchMs };
+  const numAsync = boundedCount(
+    'numAsync',
+    options.numAsync ?? 1,
+    MAX_NUM_ASYNC,
+    'requests in flight per shard',
+  );
+  return { numAsync, batchMs };
 }
 
 /**
@@ -161,7 +185,7 @@ export class ParallelIterator<T> {
   forEach<U>(fn: (item: T) => U | PromiseLike<U>, options?: ForEachOptions): ParallelIterator<U>;
   forEach<U>(fn: Callable<T, U>, options?: ForEachOptions): ParallelIterator<U>;
   forEach<U>(fn: ItemFn<T, U>, options: ForEachOptions = {}): ParallelIterator<U> {
-    checkOptions(options);
+    checkOptions(options, FOR_EACH_KEYS);
     const maxConcurrency = nonNegativeInteger('maxConcurrency', options.maxConcurrency ?? 1);
     return this.derive(
       { op: 'forEach', fn: shipFunction('fn', fn, options.context), maxConcurrency },
@@ -182,7 +206,7 @@ export class ParallelIterator<T> {
    * ```
    */
   filter(fn: ItemFn<T, unknown>, options: ContextOptions = {}): ParallelIterator<T> {
-    checkOptions(options);
+    checkOptions(options, CONTEXT_KEYS);
     return this.derive({ op: 'filter', fn: shipFunction('fn', fn, options.context) }, 'filter()');
   }
 
@@ -227,7 +251,7 @@ export class ParallelIterator<T> {
    * ```
    */
   combine<U>(fn: ItemFn<T, Iterable<U>>, options: ContextOptions = {}): ParallelIterator<U> {
-    checkOptions(options);
+    checkOptions(options, CONTEXT_KEYS);
     const shipped = shipFunction('fn', fn, options.context);
     return this.derive(
       [{ op: 'forEach', fn: shipped, maxConcurrency: 1 }, { op: 'flatten' }],
@@ -277,7 +301,7 @@ export class ParallelIterator<T> {
     fn: (source$: Observable<T>, rx: typeof Rx) => Observable<U>,
     options: ContextOptions = {},
   ): ParallelIterator<U> {
-    checkOptions(options);
+    checkOptions(options, CONTEXT_KEYS);
     return this.derive(
       { op: 'transform', fn: shipFunction('fn', fn, options.context) },
       'transform()',
@@ -293,11 +317,12 @@ export class ParallelIterator<T> {
    * thread on the way. An old shard computes only when a new one needs its
    * next item; items it dealt to other partitions wait for them.
    *
-   * @param numPartitions - the new shard count, a positive integer
+   * @param numPartitions - the new shard count, a positive integer up to 1024
    * @param options - `batchMs` (default 0): read the old shards in batches
    *   filled for up to that long, for throughput
    * @returns a new iterator with `numPartitions` shards
-   * @throws ArgumentRangeError for a bad `numPartitions` or `batchMs`
+   * @throws ArgumentRangeError for a bad `numPartitions` (over 1024 too) or `batchMs`;
+   *   ArgumentTypeError for an unknown options key
    * @example
    * ```ts
    * const it = fromRange(9, 3).repartition(2).forEach((x) => 2 * x);
@@ -309,8 +334,8 @@ export class ParallelIterator<T> {
     numPartitions: number,
     options: { readonly batchMs?: number } = {},
   ): ParallelIterator<T> {
-    checkOptions(options);
-    const n = positiveInteger('numPartitions', numPartitions);
+    checkOptions(options, ['batchMs']);
+    const n = shardCount('numPartitions', numPartitions);
     const read = readOptions({ batchMs: options.batchMs ?? 0 });
     const oldShards = this.setups();
     return new ParallelIterator<T>(
@@ -484,14 +509,15 @@ export class ParallelIterator<T> {
    *   `batchMs` (default 0): each request a batch filled for up to that long.
    *   Either lets shards run ahead for throughput.
    * @returns a `LocalIterator` over a fresh run
-   * @throws ArgumentRangeError when `numAsync` < 1 or `batchMs` < 0
+   * @throws ArgumentRangeError when `numAsync` is not from 1 to 1024 or
+   *   `batchMs` < 0; ArgumentTypeError for an unknown options key
    * @example
    * ```ts
    * (await fromRange(4).gatherAsync().take(4)).sort(); // [0, 1, 2, 3]
    * ```
    */
   gatherAsync(options: ReadAheadOptions = {}): LocalIterator<T> {
-    checkOptions(options);
+    checkOptions(options, READ_AHEAD_KEYS);
     return this.local('gatherAsync', readOptions(options));
   }
 
@@ -515,14 +541,15 @@ export class ParallelIterator<T> {
    * @param index - the shard index
    * @param options - `batchMs` and `numAsync`, as for `gatherAsync`
    * @returns a `LocalIterator` over a fresh run of that shard
-   * @throws ArgumentRangeError when `index` is out of range, or for bad options
+   * @throws ArgumentRangeError when `index` is out of range, or for bad options;
+   *   ArgumentTypeError for an unknown options key
    * @example
    * ```ts
    * await fromRange(4).getShard(1).take(2); // [2, 3]
    * ```
    */
   getShard(index: number, options: ReadAheadOptions = {}): LocalIterator<T> {
-    checkOptions(options);
+    checkOptions(options, READ_AHEAD_KEYS);
     const i = this.shardIndex(index);
     return this.local('shard', readOptions(options), [i]);
   }

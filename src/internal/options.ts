@@ -32,6 +32,9 @@ export interface ContextOptions {
   readonly context?: Readonly<Record<string, unknown>>;
 }
 
+/** The keys of {@link ContextOptions}. */
+export const CONTEXT_KEYS = ['context'] as const satisfies ReadonlyArray<keyof ContextOptions>;
+
 /** Options of `forEach`. */
 export interface ForEachOptions extends ContextOptions {
   /**
@@ -41,6 +44,11 @@ export interface ForEachOptions extends ContextOptions {
    */
   readonly maxConcurrency?: number;
 }
+
+/** The keys of {@link ForEachOptions}. */
+export const FOR_EACH_KEYS = ['maxConcurrency', 'context'] as const satisfies ReadonlyArray<
+  keyof ForEachOptions
+>;
 
 /** A local callable for `fn`: a function, or an object's `call` method. */
 export function callableOf<T, U>(name: string, fn: ItemFn<T, U>): (item: T) => U | PromiseLike<U> {

@@ -27,6 +27,16 @@ export interface ParallelMapOptions extends ContextOptions, OverflowOptions {
   readonly maxInFlight?: number;
 }
 
+/** The keys of {@link ParallelMapOptions}. */
+export const PARALLEL_MAP_KEYS = [
+  'numShards',
+  'ordered',
+  'maxInFlight',
+  'context',
+  'bufferSize',
+  'onOverflow',
+] as const satisfies ReadonlyArray<keyof ParallelMapOptions>;
+
 /** The checked settings of a parallel operator. */
 export interface ParallelSettings extends Required<OverflowOptions> {
   readonly numShards: number;

@@ -12,6 +12,7 @@
 import { isPromiseLike } from './promises';
 import type { Puller } from './pullPipeline';
 import { createRandom, takeRandom } from './random';
+import { iteratorResult } from './sources';
 import type { Stage } from './stages';
 import { flattenable } from './validate';
 
@@ -163,7 +164,7 @@ class FlattenStage extends PullStage {
   protected override ready(): Result | undefined {
     const inner = this.inner;
     if (!inner) return undefined;
-    const result = inner.next();
+    const result = iteratorResult(inner.next());
     if (!result.done) return item(result.value);
     this.inner = undefined;
     return undefined;

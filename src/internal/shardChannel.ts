@@ -53,6 +53,28 @@ export interface ShardSetup {
 /** The largest batch one request asks for with `batchMs` > 0. */
 export const MAX_BATCH = 4096;
 
+/**
+ * The most items a reader may have asked one shard for and not yet taken
+ * (requested, in flight, or arrived): the read-ahead's bound in items. Each
+ * request asks for at most `READ_AHEAD_ITEMS / numAsync` items (at least
+ * one), so `numAsync` requests in flight never exceed it, whatever
+ * `batchMs`; with `batchMs` 0 a request is one item, so at most
+ * `numAsync` (up to 1024).
+ */
+export const READ_AHEAD_ITEMS = 2 * MAX_BATCH;
+
+/** Items one request of a reader with `options` asks for. */
+export function requestSize(options: ReadOptions): number {
+  const wanted = options.maxBatch ?? (options.batchMs > 0 ? MAX_BATCH : 1);
+  return Math.max(1, Math.min(wanted, Math.floor(READ_AHEAD_ITEMS / options.numAsync)));
+}
+
+/**
+ * How long a shard whose data port closed has to report its worker's exit
+ * (with the reason) before the port's closing fails it.
+ */
+const PORT_CLOSE_GRACE_MS = 2000;
+
 /** What {@link ShardChannel.take} returns when no item is here yet. */
 export const WAIT: unique symbol = Symbol('wait');
 /** What {@link ShardChannel.take} returns once the shard has ended. */
@@ -76,6 +98,10 @@ export class ShardChannel {
   private feeder: Puller<unknown> | undefined;
   private feedError: { readonly error: unknown } | undefined;
   private readonly origin: ShardErrorOrigin;
+  /** Items per request (see {@link requestSize}). */
+  private readonly perRequest: number;
+  /** Fails the shard unless its worker's exit is reported first (see {@link PORT_CLOSE_GRACE_MS}). */
+  private portClosed: NodeJS.Timeout | undefined;
 
   /**
    * @param onEvent - called when a message changes what `take` returns, with
@@ -88,6 +114,7 @@ export class ShardChannel {
     private readonly scope: RunScope,
   ) {
     this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
+    this.perRequest = requestSize(options);
   }
 
   /**
@@ -139,6 +166,7 @@ export class ShardChannel {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    clearTimeout(this.portClosed);
     this.port?.close();
     this.onEvent(1);
     await this.starting;
@@ -147,6 +175,7 @@ export class ShardChannel {
 
   private fail(message: string, cause: unknown): void {
     if (this.failure || this.closed) return;
+    clearTimeout(this.portClosed);
     this.failure = new ShardError(this.origin, message, cause);
     this.outstanding = 0;
     this.updateRef();
@@ -174,6 +203,20 @@ export class ShardChannel {
       ),
     );
     this.port.on('message', (message: FromShard) => this.receive(message));
+    // A port closed by the other side (the shard's code, or an actor that
+    // ended its side) would leave every request unanswered. A dying worker
+    // closes its port too: its exit, reported just after, names the reason.
+    this.port.once('close', () => {
+      if (this.ended || this.closed || this.failure) return;
+      this.portClosed = setTimeout(
+        () =>
+          this.fail(
+            'its data port was closed before the shard ended (did its code close the port?)',
+            new Error('The shard closed its data port without an answer'),
+          ),
+        PORT_CLOSE_GRACE_MS,
+      );
+    });
     try {
       this.send({ type: 'init', plan: this.setup.plan });
     } catch (error) {
@@ -192,9 +235,8 @@ export class ShardChannel {
 
   private flush(): void {
     if (!this.port || this.closed) return;
-    const n = this.options.maxBatch ?? (this.options.batchMs > 0 ? MAX_BATCH : 1);
     for (; this.unsent > 0; this.unsent--) {
-      this.send({ type: 'request', n, batchMs: this.options.batchMs });
+      this.send({ type: 'request', n: this.perRequest, batchMs: this.options.batchMs });
     }
     this.updateRef();
   }

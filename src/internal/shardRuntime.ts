@@ -16,6 +16,11 @@ import { functionSource, itemsSource, rangeSource } from './sources';
 import type { Stage, TransformFn } from './stages';
 import { describeValue } from './validate';
 
+/** `text` as one sentence: ending with exactly one period (an engine's message may bring its own). */
+function sentence(text: string): string {
+  return `${text.replace(/[\s.]+$/, '')}.`;
+}
+
 /** A source fed by the calling thread: up to `batch` items per `pull`. */
 class FeedSource implements Puller<unknown> {
   private readonly buffer = new Queue<unknown>();
@@ -175,7 +180,7 @@ export function runShard(
       const item = uncloneable(pulled.items);
       fail(
         error,
-        `An item cannot be sent between threads (${describeValue(item)}): ${hintFor(error)}. Turn it into plain data (numbers, strings, arrays, plain objects) before it leaves the shard`,
+        `An item cannot be sent between threads (${describeValue(item)}): ${sentence(hintFor(error))} Turn it into plain data (numbers, strings, arrays, plain objects) before it leaves the shard`,
       );
     }
   };

@@ -10,6 +10,19 @@ import { describeValue } from './validate';
 
 type AnyIterator = Iterator<unknown> | AsyncIterator<unknown>;
 
+/**
+ * `result`, checked to be what an iterator's `next()` must return: an object
+ * (else a `TypeError`, as `for…of` throws on the same result).
+ */
+export function iteratorResult(result: unknown): IteratorResult<unknown> {
+  if ((typeof result !== 'object' || result === null) && typeof result !== 'function') {
+    throw new TypeError(
+      `Iterator result ${describeValue(result)} is not an object: an iterator's next() must return { value, done }`,
+    );
+  }
+  return result as IteratorResult<unknown>;
+}
+
 /** Opens an iterable or async iterable. */
 export function openIterable(value: unknown, what: string): AnyIterator {
   const v = value as Partial<AsyncIterable<unknown> & Iterable<unknown>> | null | undefined;
@@ -31,8 +44,9 @@ export function repeating(open: () => AnyIterator, repeat: boolean): Puller<unkn
   let iterator: AnyIterator | undefined;
   let yielded = false;
   const after = (
-    result: IteratorResult<unknown>,
+    value: unknown,
   ): IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>> => {
+    const result = iteratorResult(value);
     if (!result.done) {
       yielded = true;
       return result;
@@ -44,7 +58,7 @@ export function repeating(open: () => AnyIterator, repeat: boolean): Puller<unkn
   };
   const pull = (): IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>> => {
     iterator ??= open();
-    const result = iterator.next();
+    const result: unknown = iterator.next();
     return isPromiseLike(result) ? Promise.resolve(result).then(after) : after(result);
   };
   return {

@@ -160,33 +160,69 @@ export function functionArg<F>(name: string, value: F): F {
 }
 
 /**
- * Checks an options argument: undefined or an object.
+ * Checks an options argument: undefined, or an object whose own keys are all
+ * among `keys`, so that a misspelt or foreign option (`numshards`, Ray's
+ * `resources`) is an error rather than silently ignored.
  *
- * @throws ArgumentTypeError for anything else (null, a number, an array)
+ * @param value - the options argument
+ * @param keys - the option names the call knows
+ * @param name - the argument's name, as the caller wrote it
+ * @throws {@link ArgumentTypeError} for anything else than undefined or an
+ *   object (null, a number, an array), or for an object with another key,
+ *   naming that key and the known ones
+ *
+ * @example
+ * ```ts
+ * checkOptions({ numShards: 2 }, ['numShards', 'repeat']); // passes
+ * checkOptions({ numshards: 2 }, ['numShards', 'repeat']); // throws ArgumentTypeError naming `numshards`
+ * ```
  */
-export function checkOptions(value: unknown, name = 'options'): void {
-  if (
-    value !== undefined &&
-    (typeof value !== 'object' || value === null || Array.isArray(value))
-  ) {
+export function checkOptions(value: unknown, keys: readonly string[], name = 'options'): void {
+  if (value === undefined) return;
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new ArgumentTypeError(
       `Expected \`${name}\` to be an object, got ${describeValue(value)}`,
     );
   }
+  for (const key of Object.keys(value)) {
+    if (!keys.includes(key)) {
+      const known = keys.map((k) => `\`${k}\``).join(', ');
+      throw new ArgumentTypeError(
+        `Expected \`${name}\` to have only the keys ${known || '(none)'}, got the unknown key \`${key}\`: check its spelling`,
+      );
+    }
+  }
 }
 
-/** The largest shard count: each shard is a thread. */
+/** The largest shard (or partition) count: each shard is a thread. */
 export const MAX_SHARDS = 1024;
 
-/** Checks a shard count: a positive integer up to {@link MAX_SHARDS}. */
-export function shardCount(name: string, value: unknown): number {
+/** The most requests a reader keeps in flight per shard (`numAsync`). */
+export const MAX_NUM_ASYNC = 1024;
+
+/**
+ * Checks a count with an upper bound: a positive integer up to `max`.
+ *
+ * @param name - the argument's name, as the caller wrote it
+ * @param value - the argument
+ * @param max - the largest count allowed
+ * @param why - a short reason for the bound, shown in parentheses
+ * @returns `value`, typed as a number
+ * @throws {@link ArgumentRangeError} unless `value` is an integer from 1 to `max`
+ */
+export function boundedCount(name: string, value: unknown, max: number, why: string): number {
   const n = positiveInteger(name, value);
-  if (n > MAX_SHARDS) {
+  if (n > max) {
     throw new ArgumentRangeError(
-      `Expected \`${name}\` to be a positive integer up to ${MAX_SHARDS} (one thread each), got ${describeValue(value)}`,
+      `Expected \`${name}\` to be a positive integer up to ${max} (${why}), got ${describeValue(value)}`,
     );
   }
   return n;
+}
+
+/** Checks a shard count: a positive integer up to {@link MAX_SHARDS}. */
+export function shardCount(name: string, value: unknown): number {
+  return boundedCount(name, value, MAX_SHARDS, 'one thread each');
 }
 
 /**
