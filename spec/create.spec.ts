@@ -469,7 +469,7 @@ test.serial('require() and await import() work in a shard function', async (t) =
 });
 
 test.serial('moduleFn: a CommonJS fixture export', async (t) => {
-  const relative = moduleFn<number, number>('./spec/fixtures/values-double.js', 'double');
+  const relative = moduleFn<number, number>('./fixtures/values-double.js', 'double');
   t.deepEqual(await fromRange(4).forEach(relative).take(10), [0, 4, 2, 6]);
   const absolute = moduleFn<number, number>(
     path.join(__dirname, 'fixtures', 'values-double.js'),
@@ -488,7 +488,7 @@ test.serial('moduleFn: a TypeScript fixture under ts-node, default and named exp
 });
 
 test.serial('moduleFn in a LocalIterator loads the module in the calling thread', async (t) => {
-  const double = moduleFn<number, number>('./spec/fixtures/values-double.js', 'double');
+  const double = moduleFn<number, number>('./fixtures/values-double.js', 'double');
   t.deepEqual(await fromRange(4).gatherSync().forEach(double).take(10), [0, 4, 2, 6]);
 });
 
@@ -908,9 +908,9 @@ test.serial('TSDoc examples of functions.ts', async (t) => {
     [6, 3],
     [10, 4],
   ]);
-  // The moduleFn example names ./spec/fixtures/double.js; the same module is values-double.js here.
+  // The moduleFn example names ./double.js; the same module is fixtures/values-double.js here.
   t.deepEqual(
-    await fromRange(4).forEach(moduleFn('./spec/fixtures/values-double.js', 'double')).take(4),
+    await fromRange(4).forEach(moduleFn('./fixtures/values-double.js', 'double')).take(4),
     [0, 4, 2, 6],
   );
 });

@@ -1,5 +1,7 @@
+import * as path from 'node:path';
 import { ArgumentTypeError } from './errors';
-import { MODULE_FN, STATEFUL, loadModuleExport, resolveSpecifier } from './internal/shipping';
+import { callerFile, resolveModule } from './internal/callerPath';
+import { MODULE_FN, STATEFUL, loadModuleExport } from './internal/shipping';
 import { describeValue, functionArg } from './internal/validate';
 
 /**
@@ -37,15 +39,25 @@ export function stateful<T, U>(factory: () => (item: T) => U): (item: T) => U {
   return Object.assign(fn, { [STATEFUL]: factory });
 }
 
+/** True for a path or `file:` URL, false for a package name. */
+function isPath(specifier: string): boolean {
+  return /^(\.\.?([\\/]|$)|file:)/.test(specifier) || path.isAbsolute(specifier);
+}
+
 /**
  * A function exported by a module, loaded in each worker: for shard code
- * that needs imports. JavaScript modules (CommonJS or ES) and, under
- * ts-node, TypeScript modules work.
+ * that needs imports. JavaScript modules (CommonJS or ES) and TypeScript
+ * modules work: TypeScript through the require hook the process registered
+ * (ts-node, tsx), else Node's own type stripping where Node has it (22.6+),
+ * else ts-node.
  *
- * A relative `specifier` is resolved against the working directory when
- * `moduleFn` is called; a bare one is resolved in the worker from the working
- * directory. In the calling thread (in a `LocalIterator`) the function loads
- * the module on its first call and returns a promise.
+ * A relative `specifier` is resolved against the file that called
+ * `moduleFn` (as `require` in that file would), not the working directory;
+ * absolute paths and `file:` URLs are taken as they are; a package name is
+ * resolved in the worker as that file would resolve it. In the calling
+ * thread (in a `LocalIterator`) the function loads the module on its first
+ * call and returns a promise. A module that cannot be found fails the run
+ * with a `ShardError` whose cause names the calling file.
  *
  * @param specifier - a path (absolute, relative, or `file:` URL) or a package name
  * @param exportName - the export to use (default `'default'`; a CommonJS
@@ -54,7 +66,8 @@ export function stateful<T, U>(factory: () => (item: T) => U): (item: T) => U {
  * @throws ArgumentTypeError when `specifier` or `exportName` is not a non-empty string
  * @example
  * ```ts
- * await fromRange(4).forEach(moduleFn('./spec/fixtures/values-double.js', 'double')).take(4); // [0, 4, 2, 6]
+ * // double.js, next to this file: exports.double = (x) => x * 2;
+ * await fromRange(4).forEach(moduleFn('./double.js', 'double')).take(4); // [0, 4, 2, 6]
  * ```
  */
 export function moduleFn<T = unknown, U = unknown>(
@@ -71,11 +84,13 @@ export function moduleFn<T = unknown, U = unknown>(
       );
     }
   }
-  const resolved = resolveSpecifier(specifier);
+  const from = callerFile();
+  // A bare specifier (a package) is resolved where the module is loaded.
+  const resolved = isPath(specifier) ? resolveModule(specifier, from) : specifier;
   let loaded: Promise<(item: T) => U> | undefined;
   const fn = async (item: T): Promise<U> => {
-    loaded ??= loadModuleExport(resolved, exportName) as Promise<(item: T) => U>;
+    loaded ??= loadModuleExport(resolved, exportName, from) as Promise<(item: T) => U>;
     return (await loaded)(item);
   };
-  return Object.assign(fn, { [MODULE_FN]: [resolved, exportName] as const });
+  return Object.assign(fn, { [MODULE_FN]: [resolved, exportName, from] as const });
 }

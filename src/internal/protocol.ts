@@ -16,6 +16,26 @@ export interface ShardWorkerData {
   readonly port: MessagePort;
 }
 
+/**
+ * Where a shipped function was written: its `require`, `import()`,
+ * `__filename` and `__dirname` are those of `file`, and its stack frames name
+ * `file` at `line` and `column`.
+ */
+export interface ShippedOrigin {
+  /** The absolute path of the user's file that called pariter. */
+  readonly file: string;
+  /** 1-based line of the function's text in `file`. */
+  readonly line: number;
+  /** 1-based column of the function's text in `file` (1 when not known). */
+  readonly column: number;
+}
+
+/** One function's source text and where it was written. */
+export interface ShippedMethod {
+  readonly source: string;
+  readonly origin?: ShippedOrigin;
+}
+
 /** A function shipped to a worker by its source text, or a reference to one. */
 export type ShippedFn =
   | {
@@ -26,6 +46,8 @@ export type ShippedFn =
       readonly context: Readonly<Record<string, unknown>>;
       /** When true, `source` is a factory called once per shard. */
       readonly stateful: boolean;
+      /** Where it was written; none when not called from a file (a REPL). */
+      readonly origin?: ShippedOrigin;
     }
   | {
       readonly kind: 'instance';
@@ -34,12 +56,21 @@ export type ShippedFn =
       /** The instance's own fields, cloned into one copy per shard. */
       readonly fields: Readonly<Record<string, unknown>>;
       readonly context: Readonly<Record<string, unknown>>;
+      /**
+       * Source text of the prototype's methods, by name, for a class written
+       * as a function (`function C() {}` with `C.prototype.call = …`, as
+       * TypeScript emits for ES5): its text does not hold them.
+       */
+      readonly methods?: Readonly<Record<string, ShippedMethod>>;
+      readonly origin?: ShippedOrigin;
     }
   | {
       readonly kind: 'module';
       /** An absolute path or a bare specifier. */
       readonly specifier: string;
       readonly exportName: string;
+      /** The file that called `moduleFn`: a bare specifier is resolved from it. */
+      readonly from?: string;
     };
 
 /** Where a shard's items come from. */

@@ -25,6 +25,7 @@ import * as path from 'node:path';
 import { ArgumentTypeError } from '../errors';
 import type { ShardWorkerData } from './protocol';
 import { describeValue } from './validate';
+import { typeScriptLoader } from './typeScript';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -82,7 +83,9 @@ class HostWorker extends NativeWorker {
 function shardWorkerScript(): { file: string; eval: boolean } {
   const ext = path.extname(__filename);
   const file = path.join(__dirname, `shardWorker${ext}`);
-  if (ext !== '.ts') return { file, eval: false };
+  // From TypeScript sources, a worker loads them as this thread does: with
+  // Node's own type stripping when nothing else is registered, else ts-node.
+  if (ext !== '.ts' || typeScriptLoader() === 'native') return { file, eval: false };
   const source = `require('ts-node/register/transpile-only'); require(${JSON.stringify(file)});`;
   return { file: source, eval: true };
 }

@@ -1,0 +1,94 @@
+/**
+ * @internal
+ * The user's file that called pariter, and module specifiers resolved
+ * against it: a relative path in a shard function or a worker module means
+ * what it means in the file that wrote it, wherever the process was started.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** pariter's own code: `src`, `operators` (run from source) and `dist` (built). */
+const OWN_DIRS = ((): readonly string[] => {
+  const srcDir = path.dirname(__dirname);
+  const top = path.dirname(srcDir);
+  const root = path.basename(top) === 'dist' ? path.dirname(top) : top;
+  return ['src', 'operators', 'dist'].map((dir) => path.join(root, dir) + path.sep);
+})();
+
+/** Where a stack frame is. */
+export interface CallSiteInfo {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+}
+
+function frameFile(name: string | null | undefined): string | undefined {
+  if (!name || name.startsWith('node:') || name.startsWith('internal/')) return undefined;
+  if (name.startsWith('file:')) {
+    try {
+      return fileURLToPath(name);
+    } catch {
+      return undefined;
+    }
+  }
+  return path.isAbsolute(name) ? name : undefined;
+}
+
+const isOwn = (file: string): boolean => OWN_DIRS.some((dir) => file.startsWith(dir));
+
+/**
+ * The first frame of the current stack whose file is outside pariter's own
+ * code, or undefined (a REPL, `node -e`).
+ */
+export function callerSite(): CallSiteInfo | undefined {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  let sites: NodeJS.CallSite[] = [];
+  try {
+    Error.stackTraceLimit = 64;
+    Error.prepareStackTrace = (_error, callSites) => callSites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, callerSite);
+    sites = (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+  for (const site of sites) {
+    const file = frameFile(site.getFileName());
+    if (file === undefined || isOwn(file)) continue;
+    return { file, line: site.getLineNumber() ?? 1, column: site.getColumnNumber() ?? 1 };
+  }
+  return undefined;
+}
+
+/**
+ * The absolute path of the file that called pariter: the first stack frame
+ * whose file is outside pariter's own package folder, or undefined when there
+ * is none (a REPL, `node -e`).
+ */
+export function callerFile(): string | undefined {
+  return callerSite()?.file;
+}
+
+/**
+ * Resolves a module specifier as the file `from` would: a relative path
+ * against `from`'s folder (the working directory when `from` is undefined),
+ * a `file:` URL to its path, an absolute path as is, and a bare specifier (a
+ * package name) with `require.resolve` from `from`.
+ *
+ * @returns an absolute path
+ * @throws the `require.resolve` error (`MODULE_NOT_FOUND`) for a bare
+ *   specifier that cannot be found
+ */
+export function resolveModule(specifier: string | URL, from: string | undefined): string {
+  if (specifier instanceof URL || specifier.startsWith('file:')) return fileURLToPath(specifier);
+  if (path.isAbsolute(specifier)) return specifier;
+  const base = from === undefined ? process.cwd() : path.dirname(from);
+  if (/^\.\.?([\\/]|$)/.test(specifier)) return path.resolve(base, specifier);
+  return createRequire(from ?? path.join(process.cwd(), 'index.js')).resolve(specifier);
+}
