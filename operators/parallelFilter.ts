@@ -18,7 +18,7 @@ import { checkOptions } from '../src/internal/validate';
  * items themselves stay in the calling thread only while they are in flight.
  *
  * @param fn - the predicate, shipped to the workers by its source text
- * @param options - as for `parallelMap`
+ * @param options - as for `parallelMap`, `signal` included
  * @returns the operator
  * @throws ArgumentTypeError or ArgumentRangeError for bad arguments, at the call
  * @example

@@ -30,10 +30,11 @@ export type { ParallelMapOptions } from '../src/internal/parallelOperator';
  *
  * @param fn - the mapping function, or a stateful callable (one state per worker)
  * @param options - `numShards` (2), `ordered` (true), `maxInFlight`,
- *   `bufferSize`, `onOverflow`, `context`
+ *   `bufferSize`, `onOverflow`, `context`, `signal` (aborting it stops the
+ *   workers and errors the output with the signal's reason)
  * @returns the operator
  * @throws ArgumentTypeError when `fn` cannot be shipped or an option has the
- *   wrong type; ArgumentRangeError for a count that is not a positive integer
+ *   wrong type (`signal` not an `AbortSignal`); ArgumentRangeError for a count that is not a positive integer
  * @example
  * ```ts
  * range(0, 200).pipe(parallelMap((x) => x * k, { numShards: 3, context: { k: 2 } }));

@@ -10,7 +10,7 @@ export type { IteratorsOptions, ObservableSourceOptions, Source, SourceOptions }
 export { ParallelIterator } from './parallelIterator';
 // Lets iterators be arguments of threads.js worker functions.
 import './internal/transfer';
-export type { ReadAheadOptions } from './parallelIterator';
+export type { ReadAheadOptions, SignalOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
 export { stateful, moduleFn } from './functions';
 export { fromActors, spawnActor } from './actors';

@@ -45,6 +45,7 @@ import {
   nonNegativeNumber,
   positiveInteger,
   shardCount,
+  signalOption,
 } from './internal/validate';
 
 /** What feeds a set of shards from the calling thread: one per run. */
@@ -75,8 +76,20 @@ const READERS: Record<ReadKind, (run: ShardRun, onItem: OnItem) => Puller<unknow
   chunks: gatherChunks,
 };
 
+/** Options of the calls that start a run and can be cancelled. */
+export interface SignalOptions {
+  /**
+   * Aborting it stops the run's workers: a waiting pull rejects with the
+   * signal's reason (an `AbortError` `DOMException` by default) and the
+   * iterator is done. An already-aborted signal rejects the first pull at
+   * once, before any thread starts. The listener on the signal is removed
+   * when the run ends.
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** Options of `gatherAsync` and `getShard`. */
-export interface ReadAheadOptions {
+export interface ReadAheadOptions extends SignalOptions {
   /**
    * When > 0, each request to a shard is a batch that the shard fills for up
    * to this many milliseconds (at least one item): higher throughput, and the
@@ -94,9 +107,12 @@ export interface ReadAheadOptions {
 }
 
 /** The keys of {@link ReadAheadOptions}. */
-const READ_AHEAD_KEYS = ['batchMs', 'numAsync'] as const satisfies ReadonlyArray<
+const READ_AHEAD_KEYS = ['batchMs', 'numAsync', 'signal'] as const satisfies ReadonlyArray<
   keyof ReadAheadOptions
 >;
+
+/** The keys of {@link SignalOptions}. */
+const SIGNAL_KEYS = ['signal'] as const satisfies ReadonlyArray<keyof SignalOptions>;
 
 /** The longest `batchMs` (a timer's limit). */
 const MAX_BATCH_MS = 2 ** 31 - 1;
@@ -431,8 +447,16 @@ export class ParallelIterator<T> {
     });
   }
 
-  /** @internal A `LocalIterator` reading `indices` (default all) the way `read` says. */
-  local<U>(read: ReadKind, options: ReadOptions, indices?: readonly number[]): LocalIterator<U> {
+  /**
+   * @internal A `LocalIterator` reading `indices` (default all) the way
+   * `read` says, stopped when `signal` aborts.
+   */
+  local<U>(
+    read: ReadKind,
+    options: ReadOptions,
+    indices?: readonly number[],
+    signal?: AbortSignal,
+  ): LocalIterator<U> {
     const chosen = indices ?? this.templates.map((_, i) => i);
     const label =
       read === 'shard' ? `${this.name}.shard[${chosen[0]}]` : `${String(this)}.${read}()`;
@@ -448,14 +472,25 @@ export class ParallelIterator<T> {
       metrics,
       open: () => {
         if (!puller) {
-          run = new ShardRun(this.setups(chosen), options, (done) => this.runs.delete(done));
+          run = new ShardRun(this.setups(chosen), options, {
+            onClose: (done) => this.runs.delete(done),
+            label,
+            ...(signal ? { signal } : {}),
+          });
           this.runs.add(run);
           puller = READERS[read](run, (index) => (metrics.get().currentActor = handles[index]));
         }
         return puller;
       },
       close: async () => run?.close(),
-      describe: () => ({ parallel: this.describe(), read, options, indices: chosen }),
+      describe: () => {
+        if (signal) {
+          throw new UsageError(
+            `${label} has an AbortSignal, which cannot follow it to another thread: pass the ParallelIterator and gather it there`,
+          );
+        }
+        return { parallel: this.describe(), read, options, indices: chosen };
+      },
     };
     return new LocalIterator<U>(source, [], label);
   }
@@ -490,14 +525,21 @@ export class ParallelIterator<T> {
    * exhausted shard drops out. Each shard computes only the item asked for:
    * a following local `fn(x_i)` runs before `x_{i+1}` is requested.
    *
+   * @param options - `signal`: aborting it stops the run (see "Cancellation")
    * @returns a `LocalIterator` over a fresh run
+   * @throws ArgumentTypeError when `signal` is not an `AbortSignal`
    * @example
    * ```ts
    * await fromRange(4).gatherSync().take(4); // [0, 2, 1, 3]
+   * const controller = new AbortController();
+   * const local = fromRange(4, { repeat: true }).gatherSync({ signal: controller.signal });
+   * await local.next(); // { value: 0, done: false }
+   * controller.abort(); // the workers stop; the next pull rejects with an AbortError
    * ```
    */
-  gatherSync(): LocalIterator<T> {
-    return this.local('gatherSync', STRICT);
+  gatherSync(options: SignalOptions = {}): LocalIterator<T> {
+    checkOptions(options, SIGNAL_KEYS);
+    return this.local('gatherSync', STRICT, undefined, signalOption(options.signal));
   }
 
   /**
@@ -507,10 +549,12 @@ export class ParallelIterator<T> {
    *
    * @param options - `numAsync` (default 1) requests in flight per shard;
    *   `batchMs` (default 0): each request a batch filled for up to that long.
-   *   Either lets shards run ahead for throughput.
+   *   Either lets shards run ahead for throughput. `signal`: aborting it
+   *   stops the run
    * @returns a `LocalIterator` over a fresh run
    * @throws ArgumentRangeError when `numAsync` is not from 1 to 1024 or
-   *   `batchMs` < 0; ArgumentTypeError for an unknown options key
+   *   `batchMs` < 0; ArgumentTypeError for an unknown options key or when
+   *   `signal` is not an `AbortSignal`
    * @example
    * ```ts
    * (await fromRange(4).gatherAsync().take(4)).sort(); // [0, 1, 2, 3]
@@ -518,31 +562,35 @@ export class ParallelIterator<T> {
    */
   gatherAsync(options: ReadAheadOptions = {}): LocalIterator<T> {
     checkOptions(options, READ_AHEAD_KEYS);
-    return this.local('gatherAsync', readOptions(options));
+    return this.local('gatherAsync', readOptions(options), undefined, signalOption(options.signal));
   }
 
   /**
    * Reads one item from each active shard per step, as an array in shard
    * order; an exhausted shard drops out.
    *
+   * @param options - `signal`: aborting it stops the run
    * @returns a `LocalIterator` of arrays over a fresh run
+   * @throws ArgumentTypeError when `signal` is not an `AbortSignal`
    * @example
    * ```ts
    * await fromRange(4).batchAcrossShards().take(2); // [[0, 2], [1, 3]]
    * ```
    */
-  batchAcrossShards(): LocalIterator<T[]> {
-    return this.local('batchAcrossShards', STRICT);
+  batchAcrossShards(options: SignalOptions = {}): LocalIterator<T[]> {
+    checkOptions(options, SIGNAL_KEYS);
+    return this.local('batchAcrossShards', STRICT, undefined, signalOption(options.signal));
   }
 
   /**
    * Reads one shard.
    *
    * @param index - the shard index
-   * @param options - `batchMs` and `numAsync`, as for `gatherAsync`
+   * @param options - `batchMs`, `numAsync` and `signal`, as for `gatherAsync`
    * @returns a `LocalIterator` over a fresh run of that shard
-   * @throws ArgumentRangeError when `index` is out of range, or for bad options;
-   *   ArgumentTypeError for an unknown options key
+   * @throws ArgumentRangeError when `index` is out of range, or for bad
+   *   options; ArgumentTypeError for an unknown options key or when `signal`
+   *   is not an `AbortSignal`
    * @example
    * ```ts
    * await fromRange(4).getShard(1).take(2); // [2, 3]
@@ -551,37 +599,46 @@ export class ParallelIterator<T> {
   getShard(index: number, options: ReadAheadOptions = {}): LocalIterator<T> {
     checkOptions(options, READ_AHEAD_KEYS);
     const i = this.shardIndex(index);
-    return this.local('shard', readOptions(options), [i]);
+    return this.local('shard', readOptions(options), [i], signalOption(options.signal));
   }
 
   /**
-   * One `LocalIterator` per shard, each as `getShard(i)`.
+   * One `LocalIterator` per shard, each as `getShard(i, options)`.
    *
+   * @param options - `signal`: aborting it stops every shard's run
    * @returns the shards' iterators
+   * @throws ArgumentTypeError when `signal` is not an `AbortSignal`
    * @example
    * ```ts
    * const [s0, s1] = fromRange(4).shards();
    * await s1!.take(2); // [2, 3]
    * ```
    */
-  shards(): LocalIterator<T>[] {
-    return this.templates.map((_, i) => this.getShard(i));
+  shards(options: SignalOptions = {}): LocalIterator<T>[] {
+    checkOptions(options, SIGNAL_KEYS);
+    const signal = signalOption(options.signal);
+    return this.templates.map((_, i) => this.getShard(i, signal ? { signal } : {}));
   }
 
   /**
    * Reads up to `n` items with `gatherSync()`, then stops the workers.
    *
    * @param n - how many items at most
+   * @param options - `signal`: aborting it stops the workers and rejects
+   *   the promise with the signal's reason
    * @returns the items
-   * @throws ArgumentRangeError for a bad `n`; ShardError when a shard failed
+   * @throws ArgumentRangeError for a bad `n`; ArgumentTypeError when
+   *   `signal` is not an `AbortSignal`; ShardError when a shard failed
    * @example
    * ```ts
    * await fromRange(4).take(3); // [0, 2, 1]
+   * await fromRange(4, { repeat: true }).take(1e9, { signal: AbortSignal.timeout(100) });
+   * // rejects with a TimeoutError DOMException after 100 ms; the workers are stopped
    * ```
    */
-  take(n: number): Promise<T[]> {
+  take(n: number, options: SignalOptions = {}): Promise<T[]> {
     nonNegativeInteger('n', n);
-    return this.gatherSync().take(n);
+    return this.gatherSync(options).take(n);
   }
 
   /**

@@ -12,10 +12,17 @@ import { ObservableFeed, overflowSettings, type OverflowOptions } from './observ
 import type { ContextOptions } from './options';
 import type { ShippedFn } from './protocol';
 import { MAX_BATCH } from './shardChannel';
-import { describeValue, positiveInteger, shardCount } from './validate';
+import { describeValue, positiveInteger, shardCount, signalOption } from './validate';
 
 /** Options of `parallelMap` and `parallelFilter`. */
 export interface ParallelMapOptions extends ContextOptions, OverflowOptions {
+  /**
+   * Aborting it stops the workers of every subscription and errors the
+   * output with the signal's reason (an `AbortError` `DOMException` by
+   * default). A subscription made after it aborted errors at once, without
+   * starting threads or subscribing to the source.
+   */
+  readonly signal?: AbortSignal;
   /** Worker threads (default 2). */
   readonly numShards?: number;
   /** Emit results in upstream order (default true); otherwise as they are ready. */
@@ -35,6 +42,7 @@ export const PARALLEL_MAP_KEYS = [
   'context',
   'bufferSize',
   'onOverflow',
+  'signal',
 ] as const satisfies ReadonlyArray<keyof ParallelMapOptions>;
 
 /** The checked settings of a parallel operator. */
@@ -42,6 +50,7 @@ export interface ParallelSettings extends Required<OverflowOptions> {
   readonly numShards: number;
   readonly ordered: boolean;
   readonly maxInFlight: number;
+  readonly signal: AbortSignal | undefined;
 }
 
 /** Checks the options at the call. */
@@ -56,6 +65,7 @@ export function parallelSettings(options: ParallelMapOptions): ParallelSettings 
     numShards,
     ordered: options.ordered ?? true,
     maxInFlight: positiveInteger('maxInFlight', options.maxInFlight ?? 256 * numShards),
+    signal: signalOption(options.signal),
     ...overflowSettings(options),
   };
 }
@@ -99,7 +109,12 @@ export function parallelOperator<T, R>(
       const local = new ParallelIterator<[number, unknown]>(
         `${name}[shards=${settings.numShards}]`,
         templates,
-      ).local<Array<[number, unknown]>>('chunks', { numAsync: 2, batchMs: 0, maxBatch: MAX_BATCH });
+      ).local<Array<[number, unknown]>>(
+        'chunks',
+        { numAsync: 2, batchMs: 0, maxBatch: MAX_BATCH },
+        undefined,
+        settings.signal,
+      );
 
       const out = (key: number, result: unknown): void => {
         const item = waiting.get(key) as T;

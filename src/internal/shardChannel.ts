@@ -7,6 +7,7 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 import { ClosedError, ShardError, type ShardErrorOrigin } from '../errors';
+import { debug, describeError } from './debug';
 import { isPromiseLike } from './promises';
 import {
   deserializeError,
@@ -177,6 +178,10 @@ export class ShardChannel {
     if (this.failure || this.closed) return;
     clearTimeout(this.portClosed);
     this.failure = new ShardError(this.origin, message, cause);
+    debug(
+      () =>
+        `shard ${this.origin.shard} of ${this.origin.iterator} failed: ${message} (${describeError(cause)})`,
+    );
     this.outstanding = 0;
     this.updateRef();
     this.onEvent(1);
@@ -185,7 +190,13 @@ export class ShardChannel {
   private async start(): Promise<void> {
     let thread: ShardThread;
     try {
-      thread = this.setup.attach ? await this.setup.attach() : startShardThread();
+      if (this.setup.attach) {
+        thread = await this.setup.attach();
+        debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} attached to its actor`);
+      } else {
+        thread = startShardThread();
+        debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} spawned a thread`);
+      }
     } catch (error) {
       this.fail('its worker could not start', error);
       return;

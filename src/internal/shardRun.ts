@@ -7,6 +7,7 @@
  * run.
  */
 import { UsageError } from '../errors';
+import { debug, describeError } from './debug';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import {
@@ -39,6 +40,19 @@ class Arrivals {
 /** Strict reading: one item requested at a time, none ahead. */
 export const STRICT: ReadOptions = { numAsync: 1, batchMs: 0 };
 
+/** Numbers runs in diagnostics. */
+let runCount = 0;
+
+/** What else a run needs to know. */
+export interface RunOptions {
+  /** Called once the run has stopped. */
+  readonly onClose?: (run: ShardRun) => void;
+  /** Aborting it stops the run; pulls then reject with its reason. */
+  readonly signal?: AbortSignal;
+  /** The run's name in diagnostics. */
+  readonly label?: string;
+}
+
 export class ShardRun implements RunScope {
   readonly channels: ShardChannel[];
   private readonly sharedValues = new Map<object, { close(): void | Promise<void> }>();
@@ -46,12 +60,23 @@ export class ShardRun implements RunScope {
   readonly arrivals = new Arrivals();
   private waiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
+  /** Set once the run's signal aborted: what its pulls reject with. */
+  aborted: { readonly reason: unknown } | undefined;
+  private readonly id = ++runCount;
+  private started = false;
+  private readonly onAbort = (): void => this.abort();
 
+  /**
+   * @throws the signal's reason when `signal` has already aborted (nothing
+   *   is started then)
+   */
   constructor(
     shards: readonly ShardSetup[],
     options: ReadOptions,
-    private readonly onClose: (run: ShardRun) => void = () => undefined,
+    private readonly runOptions: RunOptions = {},
   ) {
+    runOptions.signal?.throwIfAborted();
+    runOptions.signal?.addEventListener('abort', this.onAbort, { once: true });
     this.channels = shards.map(
       (setup, index) =>
         new ShardChannel(
@@ -85,13 +110,43 @@ export class ShardRun implements RunScope {
     return new Promise((resolve) => this.waiters.push(resolve));
   }
 
+  /** Starts the run's workers together (on the first pull). */
+  start(): void {
+    if (this.started) return;
+    this.started = true;
+    debug(
+      () => `run ${this.id} start ${this.runOptions.label ?? ''} shards=${this.channels.length}`,
+    );
+    for (const channel of this.channels) channel.warm();
+  }
+
   /** Stops every worker of the run; resolves when their threads are gone. */
   close(): Promise<void> {
+    if (!this.closing) {
+      this.runOptions.signal?.removeEventListener('abort', this.onAbort);
+      debug(() => `run ${this.id} stop${this.aborted ? ' (aborted)' : ''}`);
+    }
     this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(async () => {
       await Promise.all([...this.sharedValues.values()].map((value) => value.close()));
-      this.onClose(this);
+      debug(() => `run ${this.id} stopped`);
+      this.runOptions.onClose?.(this);
     });
     return this.closing;
+  }
+
+  /** What a failed pull rejects with: the abort reason once aborted. */
+  failure(error: unknown): unknown {
+    if (this.aborted) return this.aborted.reason;
+    debug(() => `run ${this.id} error ${describeError(error)}`);
+    return error;
+  }
+
+  private abort(): void {
+    if (this.closing) return;
+    const reason: unknown = this.runOptions.signal?.reason;
+    this.aborted = { reason };
+    debug(() => `run ${this.id} abort ${describeError(reason)}`);
+    this.close().catch(() => undefined);
   }
 
   private wake(): void {
@@ -127,10 +182,10 @@ type Step = () => unknown;
  */
 function reader(run: ShardRun, step: Step): Puller<unknown> {
   let reading = false;
-  let started = false;
   const finish = async (error?: { e: unknown }): Promise<IteratorResult<unknown>> => {
     await run.close();
-    if (error) throw error.e;
+    if (error) throw run.failure(error.e);
+    if (run.aborted) throw run.aborted.reason;
     return DONE;
   };
   const wait = async (): Promise<IteratorResult<unknown>> => {
@@ -138,6 +193,7 @@ function reader(run: ShardRun, step: Step): Puller<unknown> {
     try {
       for (;;) {
         await run.event();
+        if (run.aborted) return await finish();
         const read = step();
         if (read === WAITING) continue;
         if (read === FINISHED) return await finish();
@@ -158,10 +214,8 @@ function reader(run: ShardRun, step: Step): Puller<unknown> {
           ),
         );
       }
-      if (!started) {
-        started = true;
-        for (const channel of run.channels) channel.warm();
-      }
+      if (run.aborted) return finish();
+      run.start();
       let read: unknown;
       try {
         read = step();

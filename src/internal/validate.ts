@@ -239,3 +239,13 @@ export function flattenable(item: unknown): Iterable<unknown> {
   }
   return iterable as Iterable<unknown>;
 }
+
+/**
+ * Checks a `signal` option: undefined or an `AbortSignal`.
+ *
+ * @throws ArgumentTypeError for anything else
+ */
+export function signalOption(value: unknown): AbortSignal | undefined {
+  if (value === undefined || value instanceof AbortSignal) return value;
+  throw new ArgumentTypeError(message('signal', 'an AbortSignal', value));
+}
