@@ -10,6 +10,7 @@
  * ```
  *
  * @packageDocumentation
+ * @module pariter/operators
  */
 
 export { batch } from './batch';

@@ -4,7 +4,7 @@
  */
 import test from 'ava';
 import { expectTypeOf } from 'expect-type';
-import { map, type Observable } from 'rxjs';
+import { map, of, type Observable } from 'rxjs';
 import {
   LocalIterator,
   ParallelIterator,
@@ -12,6 +12,7 @@ import {
   fromIterators,
   fromRange,
   moduleFn,
+  parallelFilter,
   stateful,
 } from 'pariter';
 
@@ -58,6 +59,36 @@ test('flatten, combine, filter', (t) => {
       .filter((x) => x > 1),
   ).toEqualTypeOf<LocalIterator<number>>();
   t.pass();
+});
+
+test('filter narrows with a type guard, as RxJS filter does', async (t) => {
+  const maybe = fromItems<number | null>([1, null, 2], 1);
+  const numbers = maybe.filter((x): x is number => x !== null);
+  expectTypeOf(numbers).toEqualTypeOf<ParallelIterator<number>>();
+  // TypeScript infers the guard of a plain arrow function too.
+  expectTypeOf(maybe.filter((x) => x !== null)).toEqualTypeOf<ParallelIterator<number>>();
+  expectTypeOf(maybe.gatherSync().filter((x): x is number => x !== null)).toEqualTypeOf<
+    LocalIterator<number>
+  >();
+  const shapes = fromItems<{ kind: 'a'; a: number } | { kind: 'b'; b: string }>([]);
+  expectTypeOf(shapes.filter((s): s is { kind: 'a'; a: number } => s.kind === 'a')).toEqualTypeOf<
+    ParallelIterator<{ kind: 'a'; a: number }>
+  >();
+  // A predicate that is not a guard keeps the item type.
+  expectTypeOf(maybe.filter((x) => Boolean(x))).toEqualTypeOf<ParallelIterator<number | null>>();
+  expectTypeOf(maybe.filter(async (x) => x !== null)).toEqualTypeOf<
+    ParallelIterator<number | null>
+  >();
+  expectTypeOf(of(1, null).pipe(parallelFilter((x): x is number => x !== null))).toEqualTypeOf<
+    Observable<number>
+  >();
+  expectTypeOf(of(1, null).pipe(parallelFilter((x) => Boolean(x)))).toEqualTypeOf<
+    Observable<number | null>
+  >();
+  // @ts-expect-error a guard must narrow the item type, not widen it
+  maybe.filter((x): x is string => typeof x === 'string');
+  const taken: number[] = await numbers.take(2);
+  t.deepEqual(taken, [1, 2]);
 });
 
 test('creation functions', (t) => {

@@ -19,6 +19,7 @@
  * ```
  */
 export class ArgumentRangeError extends RangeError {
+  /** Always `'ArgumentRangeError'`. */
   override name = 'ArgumentRangeError';
 }
 
@@ -34,6 +35,7 @@ export class ArgumentRangeError extends RangeError {
  * ```
  */
 export class ArgumentTypeError extends TypeError {
+  /** Always `'ArgumentTypeError'`. */
   override name = 'ArgumentTypeError';
 }
 
@@ -50,6 +52,7 @@ export class ArgumentTypeError extends TypeError {
  * ```
  */
 export class UsageError extends TypeError {
+  /** Always `'UsageError'`. */
   override name = 'UsageError';
 }
 
@@ -64,6 +67,7 @@ export class UsageError extends TypeError {
  * ```
  */
 export class ClosedError extends Error {
+  /** Always `'ClosedError'`. */
   override name = 'ClosedError';
 }
 
@@ -94,6 +98,7 @@ export interface ShardErrorOrigin {
  * ```
  */
 export class ShardError extends Error {
+  /** Always `'ShardError'`. */
   override name = 'ShardError';
   /** The printed name of the iterator whose shard failed. */
   readonly iterator: string;
@@ -123,5 +128,6 @@ export class ShardError extends Error {
  * ```
  */
 export class OverflowError extends Error {
+  /** Always `'OverflowError'`. */
   override name = 'OverflowError';
 }

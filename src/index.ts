@@ -4,14 +4,17 @@
  * `gatherSync()` or `gatherAsync()`.
  *
  * @packageDocumentation
+ * @module pariter
  */
 export { fromItems, fromRange, fromIterators, fromObservable } from './create';
 export type { IteratorsOptions, ObservableSourceOptions, Source, SourceOptions } from './create';
+export type { OverflowPolicy } from './internal/observableFeed';
 export { ParallelIterator } from './parallelIterator';
 // Lets iterators be arguments of threads.js worker functions.
 import './internal/transfer';
 export type { ReadAheadOptions, SignalOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
+export type { LocalForEachOptions } from './localIterator';
 export { stateful, moduleFn } from './functions';
 export { fromActors, spawnActor } from './actors';
 export type { ActorHandle, ActorMethods } from './actors';

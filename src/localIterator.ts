@@ -188,14 +188,21 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   /**
    * Keeps the items for which `fn` returns a truthy value (or a promise of one).
    *
+   * A type guard narrows the item type, as RxJS's `filter` does:
+   * `.filter((x): x is number => x !== null)` gives a `LocalIterator<number>`.
+   *
    * @param fn - the predicate
    * @returns a new iterator
    * @throws ArgumentTypeError when `fn` is not a function
    * @example
    * ```ts
    * await fromRange(4).gatherSync().filter((x) => x < 3).take(4); // [0, 2, 1]
+   * const numbers = fromItems([1, null, 2], 1).gatherSync().filter((x): x is number => x !== null);
+   * await numbers.take(2); // [1, 2], a number[]
    * ```
    */
+  filter<S extends T>(fn: (item: T) => item is S): LocalIterator<S>;
+  filter(fn: (item: T) => unknown): LocalIterator<T>;
   filter(fn: (item: T) => unknown): LocalIterator<T> {
     const call = functionArg('fn', fn) as (item: unknown) => unknown;
     return this.derive({ op: 'filter', fn: call, original: fn }, 'filter()');

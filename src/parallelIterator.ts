@@ -212,6 +212,10 @@ export class ParallelIterator<T> {
   /**
    * Keeps the items for which `fn` returns a truthy value (or a promise of one).
    *
+   * A type guard narrows the item type, as RxJS's `filter` does:
+   * `.filter((x): x is number => x !== null)` gives a
+   * `ParallelIterator<number>`.
+   *
    * @param fn - the predicate, shipped to the workers by its source text
    * @param options - `context`: names `fn` may use
    * @returns a new iterator
@@ -219,8 +223,12 @@ export class ParallelIterator<T> {
    * @example
    * ```ts
    * await fromRange(4).filter((x) => x < 3).take(4); // [0, 2, 1]
+   * const numbers = fromItems([1, null, 2], 1).filter((x): x is number => x !== null);
+   * await numbers.take(2); // [1, 2], a number[]
    * ```
    */
+  filter<S extends T>(fn: (item: T) => item is S, options?: ContextOptions): ParallelIterator<S>;
+  filter(fn: ItemFn<T, unknown>, options?: ContextOptions): ParallelIterator<T>;
   filter(fn: ItemFn<T, unknown>, options: ContextOptions = {}): ParallelIterator<T> {
     checkOptions(options, CONTEXT_KEYS);
     return this.derive({ op: 'filter', fn: shipFunction('fn', fn, options.context) }, 'filter()');

@@ -2,6 +2,7 @@
  * What a custom actor's worker module needs: `pariter/worker`.
  *
  * @packageDocumentation
+ * @module pariter/worker
  */
 import { ArgumentTypeError, UsageError } from './errors';
 import type { Puller } from './internal/pullPipeline';

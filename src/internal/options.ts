@@ -19,7 +19,9 @@ export type ItemFn<T, U> = ((item: T) => U | PromiseLike<U>) | Callable<T, U>;
  * the union would also read a plain function's `call` method.)
  */
 export interface Callable<T, U> {
+  /** Called with each item, in order; may return a promise. */
   call(item: T): U | PromiseLike<U>;
+  /** Never set: tells a callable object apart from a plain function. */
   readonly bind?: never;
 }
 
