@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';
@@ -42,8 +43,11 @@ export interface LocalSource {
   open(): Puller<unknown>;
   /** Stops what the source started (workers, inputs); resolves when they are gone. */
   close(): Promise<void>;
-  /** For a gather: how to rebuild it in another thread. */
-  describe?(): GatherDescription;
+  /**
+   * For a gather: how to rebuild it in another thread. With `transfer`, the
+   * ports to move with the description (connectors to actors) are added to it.
+   */
+  describe?(transfer?: MessagePort[]): GatherDescription;
 }
 
 /** @internal A gather as plain data. */
