@@ -10,6 +10,7 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { UsageError } from '../errors';
 import { deserializeError, type AttachAnswer, type ToActor } from './protocol';
+import type { ShardSetup } from './shardChannel';
 import type { ExitListener, ShardThread } from './threadHost';
 
 /** A run over an actor could not start: the actor's worker is gone. */
@@ -122,4 +123,33 @@ export class ActorLink {
       },
     };
   }
+}
+
+/**
+ * The shards of one run, with their actors attached together: no actor of
+ * the run is asked for an item before every one of them has taken the run,
+ * so a run that one actor refuses (another reader holds it) takes no item
+ * from the others, and lets them go.
+ */
+export function attachTogether(setups: readonly ShardSetup[]): ShardSetup[] {
+  const actors = setups.filter((setup) => setup.attach);
+  if (actors.length < 2) return [...setups];
+  let all: Promise<Array<PromiseSettledResult<ShardThread>>> | undefined;
+  const attachAll = (): Promise<Array<PromiseSettledResult<ShardThread>>> =>
+    (all ??= Promise.allSettled(actors.map((setup) => setup.attach!())));
+  return setups.map((setup) => {
+    const index = actors.indexOf(setup);
+    if (index < 0) return setup;
+    return {
+      ...setup,
+      attach: async () => {
+        const results = await attachAll();
+        const mine = results[index]!;
+        const refused = results.find((result) => result.status === 'rejected');
+        if (!refused) return (mine as PromiseFulfilledResult<ShardThread>).value;
+        if (mine.status === 'fulfilled') await mine.value.terminate();
+        throw (refused as PromiseRejectedResult).reason;
+      },
+    };
+  });
 }

@@ -7,6 +7,7 @@
  * run.
  */
 import { UsageError } from '../errors';
+import { attachTogether } from './actorLink';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import {
@@ -52,7 +53,7 @@ export class ShardRun implements RunScope {
     options: ReadOptions,
     private readonly onClose: (run: ShardRun) => void = () => undefined,
   ) {
-    this.channels = shards.map(
+    this.channels = attachTogether(shards).map(
       (setup, index) =>
         new ShardChannel(
           setup,
