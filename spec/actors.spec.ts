@@ -17,6 +17,7 @@ import {
   ParallelIterator,
   ShardError,
   spawnActor,
+  UsageError,
   type ActorHandle,
 } from 'pariter';
 import type { ParallelIteratorWorker } from 'pariter/worker';
@@ -208,6 +209,82 @@ test.serial(
     }
   },
 );
+
+// --- one reader per actor ------------------------------------------------------------
+
+test.serial(
+  'a second reader of an actor gets a UsageError; the first keeps every item',
+  async (t) => {
+    const data = [1, 2, 3, 4, 5, 6, 7, 8];
+    const a = await spawnComp(data);
+    const b = await spawnComp([10, 20]);
+    try {
+      const first = fromActors([a]).gatherSync();
+      t.deepEqual(await within(first.next(), 'first item'), { done: false, value: 1 });
+      // Another gather, a getShard and a gather over [a, b], while `first` reads a.
+      await t.throwsAsync(within(fromActors([a]).gatherAsync().next(), 'second gather'), {
+        instanceOf: UsageError,
+      });
+      await t.throwsAsync(within(fromActors([a]).getShard(0).next(), 'getShard(0)'), {
+        instanceOf: UsageError,
+      });
+      await t.throwsAsync(within(fromActors([b, a]).gatherSync().take(10), 'gather over [b, a]'), {
+        instanceOf: UsageError,
+      });
+      const rest: number[] = [];
+      for await (const x of first) rest.push(x as number);
+      t.deepEqual([1, ...rest], data, 'the first reader got every item, in order');
+      t.is(await a.getProduced(), data.length);
+      // The refused run over [b, a] let go of b; the ended run lets go of a.
+      t.deepEqual(await within(fromActors([b]).gatherSync().take(10), 'b alone'), [10, 20]);
+      t.deepEqual(await within(fromActors([a]).gatherSync().take(10), 'a again'), []);
+    } finally {
+      await terminateAll([a, b]);
+    }
+    await assertBackToBaseline(t, 'after the readers');
+  },
+);
+
+test.serial('two getShard(0) over one actor do not share its items', async (t) => {
+  const a = await spawnComp([1, 2, 3, 4]);
+  try {
+    const it = fromActors([a]);
+    const one = it.getShard(0);
+    const two = it.getShard(0);
+    const [x, y] = await Promise.allSettled([
+      within(one.next(), 'one.next()'),
+      within(two.next(), 'two.next()'),
+    ]);
+    const outcomes = [x, y].map((r) => (r.status === 'fulfilled' ? 'item' : r.reason));
+    t.is(outcomes.filter((o) => o === 'item').length, 1, 'one reader gets the actor');
+    t.true(
+      outcomes.some((o) => o instanceof UsageError),
+      'the other gets a UsageError',
+    );
+    const reader = x.status === 'fulfilled' ? one : two;
+    const other = reader === one ? two : one;
+    const got = [
+      (x.status === 'fulfilled'
+        ? x.value
+        : (y as PromiseFulfilledResult<IteratorResult<unknown>>).value
+      ).value,
+    ];
+    for await (const item of reader) got.push(item);
+    t.deepEqual(got, [1, 2, 3, 4]);
+    await other.return();
+  } finally {
+    await terminateAll([a]);
+  }
+});
+
+test.serial('fromActors with the same actor twice is a UsageError at the call', async (t) => {
+  const c = await spawnComp([1, 2]);
+  try {
+    t.throws(() => fromActors([c, c]), { instanceOf: UsageError });
+  } finally {
+    await terminateAll([c]);
+  }
+});
 
 // --- failures ------------------------------------------------------------------
 

@@ -615,7 +615,7 @@ test.serial('spawnActor and fromActors: bad arguments, no thread started', async
   for (const bad of [5, null, {}, 'x', { addEventListener: 1 }]) {
     const label = `spawnActor(${show(bad)})`;
     try {
-      await within(spawnActor(bad), label);
+      await within(spawnActor(bad as never), label);
       problems.push(`${label}: did not fail`);
     } catch (error) {
       if (!(error instanceof ArgumentTypeError)) problems.push(`${label}: ${String(error)}`);

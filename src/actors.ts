@@ -1,10 +1,19 @@
-import { ArgumentRangeError, ArgumentTypeError } from './errors';
+import * as fs from 'node:fs';
+import { ArgumentRangeError, ArgumentTypeError, UsageError } from './errors';
 import { ParallelIterator, type ShardTemplate } from './parallelIterator';
-import { spawnActorThread, type ActorThread } from './internal/threadHost';
+import { callerFile, resolveModule } from './internal/callerPath';
+import { spawnActorModule, spawnActorThread, type ActorThread } from './internal/threadHost';
+import { encodeArgs } from './internal/transfer';
 import { checkOptions, describeValue } from './internal/validate';
 import type { ParallelIteratorWorker } from './worker';
 
 const ACTOR = Symbol('pariter.actor');
+
+/** The instance type of `C`: the class's instances when `C` is a class, else `C` itself. */
+type InstanceOf<C> = C extends abstract new (...args: never) => infer I ? I : C;
+
+/** The constructor arguments of `C` when it is a class (`typeof Rollouts`); else unchecked. */
+type ConstructorArgs<C> = C extends abstract new (...args: infer A) => unknown ? A : unknown[];
 
 /** The item type of an actor class. */
 type ItemOf<C> = C extends ParallelIteratorWorker<infer T> ? T : unknown;
@@ -35,35 +44,92 @@ export interface ActorHandle<T = unknown> {
 }
 
 /**
- * Starts a custom actor: runs `new Actor(...args)` in `worker`, whose module
- * called `exposeActor(Actor)`.
+ * The worker `spawnActor` starts an actor in: the actor module's path (absolute,
+ * or relative to the calling file), its `file:` URL, or a threads.js `Worker`
+ * on it.
+ */
+type ActorWorker =
+  string | URL | { addEventListener(...args: never[]): void; terminate(): unknown };
+
+/** The absolute path of the actor module `specifier`, as written in the file `from`. */
+function actorModule(specifier: string | URL, from: string | undefined): string {
+  const what = `\`worker\` to be an actor module's path or file: URL`;
+  let file: string;
+  try {
+    file = resolveModule(specifier, from);
+  } catch (error) {
+    throw new ArgumentTypeError(`Expected ${what}, got ${describeValue(String(specifier))}`, {
+      cause: error,
+    });
+  }
+  if (fs.existsSync(file) && fs.statSync(file).isFile()) return file;
+  try {
+    return require.resolve(file); // './rollouts' for './rollouts.js', as `require` finds it
+  } catch {
+    throw new ArgumentTypeError(
+      `Expected ${what} that exists, got ${describeValue(String(specifier))}: there is no ${file}${from === undefined ? '' : ` (a relative path is resolved against ${from})`}`,
+    );
+  }
+}
+
+/**
+ * Starts a custom actor: runs `new Actor(...args)` in a worker of its own,
+ * on the module that called `exposeActor(Actor)`.
+ *
+ * The worker is the actor module itself: an absolute path, a `file:` URL
+ * (string or `URL`, e.g. `new URL('./rollouts.js', import.meta.url)`), or a
+ * path relative to the file that calls `spawnActor` (whatever the working
+ * directory); a module without an extension is found as `require` finds it,
+ * and a TypeScript module runs under ts-node's transpile-only register. A
+ * threads.js `Worker` on the module also works.
  *
  * The handle has the class's own methods (up to `ParallelIteratorWorker`),
  * each returning a promise of its result; arguments and results are
- * structured-cloned. A call made between two pulls of a gather over the actor
- * is applied before the actor computes its next item. The actor lives until
+ * structured-cloned. Constructor and method arguments may be iterators (a
+ * `ParallelIterator`, one of its shards, a `LocalIterator` made from a
+ * gather), also over other actors: the actor reads them with threads of its
+ * own. A call made between two pulls of a gather over the actor is applied
+ * before the actor computes its next item. The actor lives until
  * `handle.terminate()`: its worker keeps the process alive until then.
  *
- * @param worker - a threads.js `Worker` for the actor's module, e.g. `new Worker('./rollouts')`
+ * Give the actor's class as `C` (`spawnActor<typeof Rollouts>`) to have
+ * `args` checked against its constructor; its instance type
+ * (`spawnActor<Rollouts>`) types the handle only.
+ *
+ * @param worker - the actor module (`'./rollouts.js'`, an absolute path, a
+ *   `file:` URL) or a threads.js `Worker` on it
  * @param args - the constructor's arguments
  * @returns the handle, once the actor is constructed
- * @throws ArgumentTypeError when `worker` is not a worker; the constructor's
- *   error (rejected) when it throws
+ * @throws ArgumentTypeError (rejected) when `worker` is neither, names no
+ *   file, is a `worker_threads.Worker` (which is terminated), or its module
+ *   does not call `exposeActor`; ShardError when its worker exits while it
+ *   starts (its module threw or exited as it loaded); the constructor's error
+ *   when it throws. The actor's worker is stopped in each case.
  * @example
  * ```ts
- * const a = await spawnActor<Rollouts>(new Worker('./rollouts'), [1, 2]);
+ * const a = await spawnActor<typeof Rollouts>('./rollouts.js', [1, 2]);
  * await a.setWeights(3);
  * await a.terminate();
  * ```
  */
-export async function spawnActor<C extends ParallelIteratorWorker<unknown>>(
-  worker: unknown,
-  ...args: unknown[]
-): Promise<ActorHandle<ItemOf<C>> & ActorMethods<C>> {
-  const thread = await spawnActorThread(worker);
+export async function spawnActor<
+  C extends
+    | ParallelIteratorWorker<unknown>
+    | (abstract new (...args: never) => ParallelIteratorWorker<unknown>),
+>(
+  worker: ActorWorker,
+  ...args: ConstructorArgs<C>
+): Promise<ActorHandle<ItemOf<InstanceOf<C>>> & ActorMethods<InstanceOf<C>>> {
+  const byPath = typeof worker === 'string' || worker instanceof URL;
+  // Before any await: the stack still shows the caller.
+  const from = byPath ? callerFile() : undefined;
+  const thread = byPath
+    ? await spawnActorModule(actorModule(worker, from))
+    : await spawnActorThread(worker);
   let methods: string[];
   try {
-    methods = (await thread.call('construct', args)) as string[];
+    const encoded = encodeArgs(args);
+    methods = await thread.construct(encoded.args, encoded.transfer);
   } catch (error) {
     await thread.terminate();
     throw error;
@@ -73,9 +139,13 @@ export async function spawnActor<C extends ParallelIteratorWorker<unknown>>(
     [ACTOR]: thread,
   };
   for (const method of methods) {
-    handle[method] = (...callArgs: unknown[]) => thread.call('invoke', method, callArgs);
+    handle[method] = async (...callArgs: unknown[]) => {
+      const encoded = encodeArgs(callArgs);
+      return thread.invoke(method, encoded.args, encoded.transfer);
+    };
   }
-  return Object.freeze(handle) as unknown as ActorHandle<ItemOf<C>> & ActorMethods<C>;
+  return Object.freeze(handle) as unknown as ActorHandle<ItemOf<InstanceOf<C>>> &
+    ActorMethods<InstanceOf<C>>;
 }
 
 /**
@@ -85,11 +155,18 @@ export async function spawnActor<C extends ParallelIteratorWorker<unknown>>(
  * give the user's handles. Ending a run leaves the actors running, with
  * their state.
  *
+ * An actor has one reader at a time: while a run (a gather, `getShard`,
+ * `take`) reads it, another run over it, in this thread or another, fails
+ * with a `UsageError` when it starts, and the first run keeps every item. A
+ * run releases its actors when it ends (read to the end, `return()`,
+ * `close()`, an error).
+ *
  * @param actors - handles from `spawnActor`
  * @param options - `name`: the printed name instead of `fromActors[shards=N]`
  * @returns the iterator
  * @throws ArgumentRangeError when `actors` is empty;
- *   ArgumentTypeError when an element is not an actor handle
+ *   ArgumentTypeError when an element is not an actor handle;
+ *   UsageError when an actor is there twice
  * @example
  * ```ts
  * await fromActors([a, b]).gatherSync().take(4); // [1, 3, 2, 4] for data [1, 2] and [3, 4]
@@ -110,6 +187,7 @@ export function fromActors<T>(
       `Expected \`actors\` to be a non-empty array of actor handles, got ${describeValue(actors)}`,
     );
   }
+  const seen = new Map<ActorThread, number>();
   const templates = actors.map((actor, i): ShardTemplate => {
     const thread = (actor as Partial<ActorHandle<T>> | null)?.[ACTOR];
     if (!thread) {
@@ -117,12 +195,20 @@ export function fromActors<T>(
         `Expected \`actors[${i}]\` to be a handle from spawnActor(), got ${describeValue(actor)}`,
       );
     }
+    const first = seen.get(thread);
+    if (first !== undefined) {
+      throw new UsageError(
+        `Expected \`actors\` to hold each actor once, got the same actor at ${first} and ${i}: an actor is read by one reader at a time, so it can be one shard only`,
+      );
+    }
+    seen.set(thread, i);
     return {
       source: { kind: 'actor' },
       repeat: false,
       ops: [],
       actor,
       attach: () => thread.attach(),
+      connect: () => thread.connector(),
     };
   });
   if (options.name !== undefined && typeof options.name !== 'string') {

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';

@@ -1,4 +1,5 @@
 import { inspect } from 'node:util';
+import type { MessagePort } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
 import type * as Rx from 'rxjs';
 import type { FlattenItem } from '../operators/flatten';
@@ -33,6 +34,7 @@ import {
   gatherChunks,
   gatherSync,
 } from './internal/shardRun';
+import { ActorLink } from './internal/actorLink';
 import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
 import { SharedMetrics, type ShardHandle } from './metrics';
@@ -491,13 +493,13 @@ export class ParallelIterator<T> {
         return puller;
       },
       close: async () => run?.close(),
-      describe: () => {
+      describe: (transfer) => {
         if (signal) {
           throw new UsageError(
             `${label} has an AbortSignal, which cannot follow it to another thread: pass the ParallelIterator and gather it there`,
           );
         }
-        return { parallel: this.describe(), read, options, indices: chosen };
+        return { parallel: this.describe(transfer), read, options, indices: chosen };
       },
     };
     return new LocalIterator<U>(source, [], label);
@@ -505,27 +507,39 @@ export class ParallelIterator<T> {
 
   /**
    * @internal The plain-data description of this iterator, for sending it to
-   * another thread.
-   * @throws UsageError when a shard is fed from this thread or is an actor
+   * another thread. Shards over actors are described by new connectors to
+   * the actors, added to `transfer`; without `transfer` they cannot be.
+   * @throws UsageError when a shard is fed from this thread, or is an actor
+   *   and `transfer` is not given
    */
-  describe(): ParallelDescription {
+  describe(transfer?: MessagePort[]): ParallelDescription {
     for (const template of this.templates) {
-      if (template.feed || template.attach) {
+      if (template.feed || (template.attach && !(transfer && template.connect))) {
         throw new UsageError(
-          `${String(this)} cannot be sent to another thread: its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition) or are actors; read it here, or build it from arrays, ranges and function sources`,
+          `${String(this)} cannot be sent to another thread: ${template.feed ? 'its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition); read it here, or build it from arrays, ranges and function sources' : 'its shards are actors, which only another actor can read (pass it to spawnActor or an actor method)'}`,
         );
       }
     }
     return {
       name: this.name,
       fromUnion: this.fromUnion,
-      templates: this.templates.map(({ source, repeat, ops }) => ({ source, repeat, ops })),
+      templates: this.templates.map(({ source, repeat, ops, connect }) => {
+        if (!connect || !transfer) return { source, repeat, ops };
+        const connector = connect();
+        transfer.push(connector);
+        return { source, repeat, ops, connector };
+      }),
     };
   }
 
   /** @internal Rebuilds an iterator from its description. */
   static fromDescription<T>(description: ParallelDescription): ParallelIterator<T> {
-    return new ParallelIterator<T>(description.name, description.templates, description.fromUnion);
+    const templates = description.templates.map(({ connector, ...template }): ShardTemplate => {
+      if (!connector) return template;
+      const link = new ActorLink(connector);
+      return { ...template, attach: () => link.attach() };
+    });
+    return new ParallelIterator<T>(description.name, templates, description.fromUnion);
   }
 
   /**

@@ -10,6 +10,16 @@ import { repeating, openIterable } from './internal/sources';
 import { describeValue } from './internal/validate';
 import { exposeWorker } from './internal/workerHost';
 
+/**
+ * Rebuilds the iterators among an actor's arguments. The iterator machinery
+ * is loaded only when an argument is one.
+ */
+function decodeArgs(args: readonly unknown[]): unknown[] {
+  if (!args.some((arg) => typeof arg === 'object' && arg !== null)) return [...args];
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (require('./internal/transfer') as typeof import('./internal/transfer')).decodeArgs(args);
+}
+
 const SOURCE = Symbol('pariter.actorSource');
 
 /** What an actor's items come from: an iterable, or a function of the actor that returns one. */
@@ -22,7 +32,7 @@ export type ActorSource<T> =
  * between pulls (Ray's `ParallelIteratorWorker`).
  *
  * Subclass it in a worker module, call `exposeActor(YourClass)` there, and
- * start it from the calling thread with `spawnActor(new Worker(path), ...args)`.
+ * start it from the calling thread with `spawnActor('./module.js', ...args)`.
  * `fromActors([...handles])` then reads the actors as the shards of a
  * `ParallelIterator`; transformations chained on it run in the actors'
  * workers. The source is shared by all the runs over the actor, so a second
@@ -122,10 +132,11 @@ export function exposeActor<A extends ParallelIteratorWorker<unknown>>(
   exposeWorker({
     construct: async (args) => {
       if (instance) throw new UsageError('The actor was already constructed');
-      instance = new Actor(...(args as never[]));
+      instance = new Actor(...(decodeArgs(args) as never[]));
       return methodNames(instance);
     },
-    invoke: async (method, args) => {
+    invoke: async (method, encoded) => {
+      const args = decodeArgs(encoded);
       const fn = (actor() as unknown as Record<string, unknown>)[method];
       if (typeof fn !== 'function') {
         throw new ArgumentTypeError(

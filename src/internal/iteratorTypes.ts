@@ -5,6 +5,7 @@
  * `LocalIterator`'s items come from. Kept apart so that none of those
  * modules imports another in a cycle.
  */
+import type { MessagePort } from 'node:worker_threads';
 import type { SharedMetrics } from '../metrics';
 import type { OpSpec, SourceSpec } from './protocol';
 import type { Puller } from './pullPipeline';
@@ -22,6 +23,16 @@ export interface ShardTemplate {
   readonly actor?: unknown;
   /** For an actor's shard: opens a data port to the actor. */
   readonly attach?: () => Promise<ShardThread>;
+  /** For an actor's shard: a new connector to the actor, for another thread. */
+  readonly connect?: () => MessagePort;
+}
+
+/** @internal A shard's template as plain data (an actor's comes with a connector to it). */
+export interface TemplateDescription {
+  readonly source: SourceSpec;
+  readonly repeat: boolean;
+  readonly ops: readonly OpSpec[];
+  readonly connector?: MessagePort;
 }
 
 /**
@@ -34,7 +45,7 @@ export type ReadKind = 'gatherSync' | 'gatherAsync' | 'batchAcrossShards' | 'sha
 export interface ParallelDescription {
   readonly name: string;
   readonly fromUnion: boolean;
-  readonly templates: readonly ShardTemplate[];
+  readonly templates: readonly TemplateDescription[];
 }
 
 /** @internal A gather as plain data. */
@@ -64,6 +75,9 @@ export interface LocalSource {
   readonly started?: () => boolean;
   /** Stops what the source started (workers, inputs); resolves when they are gone. */
   close(): Promise<void>;
-  /** For a gather: how to rebuild it in another thread. */
-  describe?(): GatherDescription;
+  /**
+   * For a gather: how to rebuild it in another thread. With `transfer`, the
+   * ports to move with the description (connectors to actors) are added to it.
+   */
+  describe?(transfer?: MessagePort[]): GatherDescription;
 }

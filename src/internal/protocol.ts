@@ -190,3 +190,19 @@ export function deserializeError(data: SerializedError): Error {
   if (data.code !== undefined) Object.assign(error, { code: data.code });
   return error;
 }
+
+/**
+ * A reader → a custom actor, on a connector port (see `actorLink`): ask for
+ * a run over the actor on `port`, or end the run of `reader`. One connector
+ * carries both, in order, so an ended run is released before the next one
+ * from the same thread asks.
+ */
+export type ToActor =
+  | { readonly type: 'attach'; readonly reader: number; readonly port: MessagePort }
+  | { readonly type: 'release'; readonly reader: number };
+
+/** A custom actor → a reader: the first message on a run's data port. */
+export type AttachAnswer =
+  | { readonly type: 'attached' }
+  /** No run: another reader holds the actor, or it is not constructed. */
+  | { readonly type: 'refused'; readonly error: SerializedError };

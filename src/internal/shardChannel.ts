@@ -6,7 +6,8 @@
  * and turns every failure into a {@link ShardError}.
  */
 import type { MessagePort } from 'node:worker_threads';
-import { ClosedError, ShardError, type ShardErrorOrigin } from '../errors';
+import { ClosedError, ShardError, UsageError, type ShardErrorOrigin } from '../errors';
+import { ActorGoneError } from './actorLink';
 import { debug, describeError } from './debug';
 import { isPromiseLike } from './promises';
 import {
@@ -168,19 +169,24 @@ export class ShardChannel {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.portClosed);
-    this.port?.close();
+    // An actor's run is ended by its thread's `terminate`, which also releases the actor.
+    if (!this.setup.attach) this.port?.close();
     this.onEvent(1);
     await this.starting;
     await this.thread?.terminate();
   }
 
   private fail(message: string, cause: unknown): void {
+    this.failWith(new ShardError(this.origin, message, cause));
+  }
+
+  private failWith(failure: Error): void {
     if (this.failure || this.closed) return;
     clearTimeout(this.portClosed);
-    this.failure = new ShardError(this.origin, message, cause);
+    this.failure = failure;
     debug(
       () =>
-        `shard ${this.origin.shard} of ${this.origin.iterator} failed: ${message} (${describeError(cause)})`,
+        `shard ${this.origin.shard} of ${this.origin.iterator} failed: ${failure.message} (${describeError(failure.cause)})`,
     );
     this.outstanding = 0;
     this.updateRef();
@@ -198,7 +204,10 @@ export class ShardChannel {
         debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} spawned a thread`);
       }
     } catch (error) {
-      this.fail('its worker could not start', error);
+      // A second reader of an actor is the caller's misuse, not the shard's failure.
+      if (error instanceof UsageError) this.failWith(error);
+      else if (error instanceof ActorGoneError) this.fail(error.message, error.cause ?? error);
+      else this.fail('its worker could not start', error);
       return;
     }
     this.thread = thread;
@@ -209,7 +218,9 @@ export class ShardChannel {
     this.port = thread.port;
     thread.onExit((code, error) =>
       this.fail(
-        `its worker exited unexpectedly with code ${code}${error instanceof Error ? ` (${error.message})` : ''}`,
+        code === undefined
+          ? "its actor's worker has exited or was terminated"
+          : `its worker exited unexpectedly with code ${code}${error instanceof Error ? ` (${error.message})` : ''}`,
         error ?? new Error(`Worker exited with code ${code}`),
       ),
     );

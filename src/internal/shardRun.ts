@@ -7,6 +7,7 @@
  * run.
  */
 import { UsageError } from '../errors';
+import { attachTogether } from './actorLink';
 import { debug, describeError } from './debug';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
@@ -77,7 +78,7 @@ export class ShardRun implements RunScope {
   ) {
     runOptions.signal?.throwIfAborted();
     runOptions.signal?.addEventListener('abort', this.onAbort, { once: true });
-    this.channels = shards.map(
+    this.channels = attachTogether(shards).map(
       (setup, index) =>
         new ShardChannel(
           setup,

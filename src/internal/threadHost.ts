@@ -22,7 +22,8 @@
  */
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
-import { ArgumentTypeError } from '../errors';
+import { ArgumentTypeError, ShardError } from '../errors';
+import { ActorGoneError, ActorLink } from './actorLink';
 import type { ShardWorkerData } from './protocol';
 import { describeValue } from './validate';
 import { typeScriptLoader } from './typeScript';
@@ -125,7 +126,27 @@ type WorkerLike = NativeWorker & {
 };
 
 /** Told of a worker's exit: its code, and the error it reported, if any. */
-export type ExitListener = (exitCode: number, error: unknown) => void;
+export type ExitListener = (exitCode: number | undefined, error: unknown) => void;
+
+/** How a worker's exit reaches its pending calls. */
+class WorkerExit extends Error {
+  constructor(
+    readonly exitCode: number,
+    /** Ended by `terminate()` (for an actor, its handle's). */
+    readonly terminated: boolean,
+    cause: unknown,
+  ) {
+    super(
+      terminated
+        ? 'The worker was terminated'
+        : `The worker exited with code ${exitCode}${cause instanceof Error ? ` (${cause.message})` : ''}`,
+      { cause },
+    );
+  }
+}
+
+/** What a run over an actor is told when the actor's handle terminated it. */
+const terminated = (): Error => new Error('The worker was terminated (terminate() on its handle)');
 
 /** A worker spawned through threads.js, with its exit watched. */
 class Spawned {
@@ -153,9 +174,10 @@ class Spawned {
         this.exitCode = code;
         if (this.handshaking) this.releaseHandshake();
         for (const [listener, { always }] of this.exitListeners) {
-          if (always || !this.terminating) listener(code, this.workerError);
+          if (!always && this.terminating) continue;
+          listener(code, this.workerError ?? (this.terminating ? terminated() : undefined));
         }
-        reject(new Error(`The worker exited with code ${code}`, { cause: this.workerError }));
+        reject(new WorkerExit(code, this.terminating, this.workerError));
       });
     });
     this.exited.catch(() => undefined);
@@ -193,6 +215,11 @@ class Spawned {
     for (const listener of this.handshakeListeners) listener(handshake);
   }
 
+  /** Whether the worker's module exposed `method` (after the handshake). */
+  exposes(method: string): boolean {
+    return typeof this.proxy[method] === 'function';
+  }
+
   /** Makes a control call. */
   call(method: string, ...args: unknown[]): Promise<unknown> {
     const fn = this.proxy[method];
@@ -200,10 +227,15 @@ class Spawned {
     return Promise.race([fn(...args), this.exited]);
   }
 
+  /** Whether the worker has exited. */
+  hasExited(): boolean {
+    return this.exitCode !== undefined;
+  }
+
   /** `always`: also when the worker is terminated (a run over an actor it does not own). */
   onExit(listener: ExitListener, always: boolean): () => void {
     if (this.exitCode !== undefined && (always || !this.terminating)) {
-      listener(this.exitCode, this.workerError);
+      listener(this.exitCode, this.workerError ?? (this.terminating ? terminated() : undefined));
     }
     this.exitListeners.set(listener, { always });
     return () => this.exitListeners.delete(listener);
@@ -214,13 +246,6 @@ class Spawned {
     this.terminating = true;
     // One ended mid-handshake has it released on exit (see releaseHandshake).
     if (this.exitCode === undefined) await this.worker.terminate();
-  }
-
-  /** Hands the worker one end of a new `MessageChannel` as a shard's data port (`start`). */
-  async attach(): Promise<ShardThread> {
-    const { port1, port2 } = new MessageChannel();
-    await this.call('start', threads.Transfer(port2 as never, [port2 as never]));
-    return this.shard(port1, false);
   }
 
   /** The shard on `port1`; `ownsWorker` when ending the shard ends the worker. */
@@ -270,21 +295,123 @@ export function startShardThread(options: ShardThreadOptions = {}): ShardThread 
 
 /** A custom actor's worker, as the calling thread drives it. */
 export interface ActorThread {
-  /** Makes a control call of the actor's worker (`construct`, `invoke`). */
-  call(method: string, ...args: unknown[]): Promise<unknown>;
-  /** Opens a data port for one shard run over the actor. */
+  /**
+   * Constructs the actor with `args` (encoded, with `transfer` the ports in
+   * them to move rather than copy); resolves to its methods' names.
+   */
+  construct(args: readonly unknown[], transfer: readonly MessagePort[]): Promise<string[]>;
+  /** Calls one of the actor's methods, with arguments as for `construct`. */
+  invoke(
+    method: string,
+    args: readonly unknown[],
+    transfer: readonly MessagePort[],
+  ): Promise<unknown>;
+  /**
+   * Opens a data port for one run over the actor.
+   *
+   * @throws UsageError when another reader holds the actor;
+   *   ActorGoneError when its worker has exited or was terminated
+   */
   attach(): Promise<ShardThread>;
+  /**
+   * A new connector to the actor, to be transferred to another thread that
+   * reads it (an `ActorLink` there).
+   *
+   * @throws ActorGoneError when its worker has exited or was terminated
+   */
+  connector(): MessagePort;
   /** Stops the actor's worker. */
   terminate(): Promise<void>;
+}
+
+/** How a starting actor is named in errors. */
+const ACTOR_ORIGIN = (what: string) => ({ iterator: `spawnActor(${what})`, shard: 0 });
+
+function notAnActor(what: string, cause?: unknown): ArgumentTypeError {
+  return new ArgumentTypeError(
+    `Expected \`worker\` to be an actor module, got ${what}, which does not call exposeActor(): call exposeActor(YourActorClass) at the top level of the module (from 'pariter/worker')`,
+    cause === undefined ? undefined : { cause },
+  );
+}
+
+/** The pariter error for an actor's worker that failed to start. */
+function startError(error: unknown, what: string): Error {
+  if (error instanceof ArgumentTypeError) return error;
+  if (error instanceof WorkerExit) {
+    if (error.exitCode === 0 && error.cause === undefined) return notAnActor(what);
+    return new ShardError(
+      ACTOR_ORIGIN(what),
+      `the actor's worker exited with code ${error.exitCode} while it started${error.cause instanceof Error ? ` (${error.cause.message})` : ''}: its module threw or exited as it loaded; check that it loads on its own`,
+      error.cause ?? error,
+    );
+  }
+  // threads.js's handshake timed out: the module never exposed anything.
+  return notAnActor(what, error);
+}
+
+/** A control call's argument, with the ports in it moved rather than copied. */
+function withTransfer(value: unknown, transfer: readonly MessagePort[]): unknown {
+  return transfer.length === 0 ? value : threads.Transfer(value as never, transfer as never[]);
+}
+
+/** Opens this thread's connector to a spawned actor, and the actor's controls. */
+async function startActor(spawned: Spawned, what: string): Promise<ActorThread> {
+  let link: ActorLink;
+  try {
+    await spawned.spawn();
+    if (!spawned.exposes('construct') || !spawned.exposes('connect')) throw notAnActor(what);
+    const connector = (): MessagePort => {
+      const { port1, port2 } = new MessageChannel();
+      spawned.call('connect', threads.Transfer(port2 as never, [port2 as never])).catch(() => {
+        port1.close();
+      });
+      return port1;
+    };
+    link = new ActorLink(connector(), spawned.exited, (listener) => spawned.onExit(listener, true));
+    return {
+      construct: async (args, transfer) =>
+        (await spawned.call('construct', withTransfer(args, transfer))) as string[],
+      invoke: (method, args, transfer) =>
+        spawned.call('invoke', method, withTransfer(args, transfer)),
+      attach: () => link.attach(),
+      connector: () => {
+        if (spawned.hasExited())
+          throw new ActorGoneError(
+            "the actor's worker has exited or was terminated; spawn a new actor to read on",
+          );
+        return connector();
+      },
+      terminate: () => spawned.terminate(),
+    };
+  } catch (error) {
+    await spawned.terminate();
+    throw startError(error, what);
+  }
+}
+
+/** Whether `worker` is a `worker_threads.Worker` rather than threads.js's. */
+function isNativeWorker(worker: unknown): worker is NativeWorker {
+  return (
+    worker instanceof NativeWorker &&
+    typeof (worker as Partial<WorkerLike>).addEventListener !== 'function'
+  );
 }
 
 /**
  * Spawns a user's worker (threads.js's `Worker`) whose module called
  * `exposeActor`.
  *
- * @throws ArgumentTypeError when `worker` is not a worker
+ * @throws ArgumentTypeError when `worker` is not a threads.js worker (a
+ *   `worker_threads.Worker` is terminated first), or its module does not
+ *   call `exposeActor`; ShardError when it exits while it starts
  */
 export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
+  if (isNativeWorker(worker)) {
+    await worker.terminate();
+    throw new ArgumentTypeError(
+      "Expected `worker` to be a threads.js Worker or an actor module's path, got a worker_threads Worker (now terminated): pass the module's path instead, spawnActor('./actor.js')",
+    );
+  }
   const w = worker as Partial<WorkerLike> | null;
   if (
     typeof w !== 'object' ||
@@ -294,19 +421,42 @@ export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
     typeof w.terminate !== 'function'
   ) {
     throw new ArgumentTypeError(
-      `Expected \`worker\` to be a threads.js Worker (new Worker('./actor')), got ${describeValue(worker)}`,
+      `Expected \`worker\` to be a threads.js Worker or an actor module's path or file: URL, got ${describeValue(worker)}`,
     );
   }
-  const spawned = new Spawned(w as WorkerLike);
+  return startActor(new Spawned(w as WorkerLike), "a threads.js Worker's module");
+}
+
+/** ts-node's transpile-only register, resolved from `file`'s folder or this package. */
+function tsNodeRegister(file: string): string {
+  const request = 'ts-node/register/transpile-only';
   try {
-    await spawned.spawn();
-  } catch (error) {
-    await spawned.terminate();
-    throw error;
+    return require.resolve(request, { paths: [path.dirname(file), process.cwd()] });
+  } catch {
+    try {
+      return require.resolve(request);
+    } catch (error) {
+      throw new ArgumentTypeError(
+        `Expected ts-node to be installed to run the TypeScript actor module ${file}: npm install --save-dev ts-node, or pass the compiled .js module`,
+        { cause: error },
+      );
+    }
   }
-  return {
-    call: (method, ...args) => spawned.call(method, ...args),
-    attach: () => spawned.attach(),
-    terminate: () => spawned.terminate(),
-  };
+}
+
+/**
+ * Spawns a plain worker on the absolute path `file` (a TypeScript module
+ * under ts-node's transpile-only register), whose module called
+ * `exposeActor`, through threads.js's handshake like {@link spawnActorThread}.
+ *
+ * @throws ArgumentTypeError when the module does not call `exposeActor`;
+ *   ShardError when its worker exits while it starts
+ */
+export async function spawnActorModule(file: string): Promise<ActorThread> {
+  const ts = /\.(c?ts|tsx)$/i.test(file);
+  const script = ts
+    ? `require(${JSON.stringify(tsNodeRegister(file))}); require(${JSON.stringify(file)});`
+    : file;
+  const worker = new HostWorker(script, { eval: ts });
+  return startActor(new Spawned(worker as WorkerLike), file);
 }

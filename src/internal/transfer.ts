@@ -8,6 +8,7 @@
  * receiving thread reads it with workers of its own, a cold run like any
  * gather, so each reader reads its own copy.
  */
+import type { MessagePort } from 'node:worker_threads';
 import { UsageError } from '../errors';
 import { LocalIterator } from '../localIterator';
 import type { GatherDescription, ParallelDescription } from './iteratorTypes';
@@ -78,31 +79,98 @@ function stageOf(op: OpSpec): Stage {
   }
 }
 
-function serialize(value: unknown, next: (value: unknown) => unknown): unknown {
+/**
+ * The message for an iterator, or undefined when `value` is none. With
+ * `transfer`, shards over actors cross too (see `ParallelIterator.describe`).
+ */
+function encode(value: unknown, transfer?: MessagePort[]): Message | undefined {
   if (value instanceof ParallelIterator) {
-    return { [TAG]: 'parallel', parallel: value.describe() } satisfies Message;
+    return { [TAG]: 'parallel', parallel: value.describe(transfer) };
   }
   if (value instanceof LocalIterator) {
-    const gather = value.source.describe?.();
+    const gather = value.source.describe?.(transfer);
     if (!gather) {
       throw new UsageError(
         `${String(value)} cannot be sent to another thread: only a gather or shard of a ParallelIterator, with local transformations, can`,
       );
     }
     const ops = value.stages.map((stage) => opOf(stage, String(value)));
-    return { [TAG]: 'local', gather, ops, label: value.label } satisfies Message;
+    return { [TAG]: 'local', gather, ops, label: value.label };
   }
-  return next(value);
+  return undefined;
 }
 
-function deserialize(message: unknown, next: (message: unknown) => unknown): unknown {
-  const tagged = message as Partial<Message> | null;
-  if (typeof tagged !== 'object' || tagged === null || !(TAG in tagged)) return next(message);
-  const m = tagged as Message;
+function isMessage(message: unknown): message is Message {
+  return typeof message === 'object' && message !== null && TAG in message;
+}
+
+function decode(m: Message): unknown {
   if (m[TAG] === 'parallel') return ParallelIterator.fromDescription(m.parallel);
   const { parallel, read, options, indices } = m.gather;
   const base = ParallelIterator.fromDescription(parallel).local(read, options, indices);
   return new LocalIterator(base.source, m.ops.map(stageOf), m.label);
+}
+
+function serialize(value: unknown, next: (value: unknown) => unknown): unknown {
+  return encode(value) ?? next(value);
+}
+
+function deserialize(message: unknown, next: (message: unknown) => unknown): unknown {
+  return isMessage(message) ? decode(message) : next(message);
+}
+
+/** Whether `value` is an array or a plain object, whose values are walked. */
+function isContainer(value: unknown): value is Record<string, unknown> | unknown[] {
+  if (Array.isArray(value)) return true;
+  if (typeof value !== 'object' || value === null) return false;
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/**
+ * `value` with `replace` applied to it or, where it returns undefined, inside
+ * arrays and plain objects (8 levels deep); unchanged values are not copied.
+ */
+function walk(value: unknown, replace: (v: unknown) => unknown, depth = 0): unknown {
+  const replaced = replace(value);
+  if (replaced !== undefined) return replaced;
+  if (!isContainer(value) || depth >= 8) return value;
+  if (Array.isArray(value)) {
+    let copy: unknown[] | undefined;
+    for (let i = 0; i < value.length; i++) {
+      const v = walk(value[i], replace, depth + 1);
+      if (v !== value[i]) (copy ??= value.slice())[i] = v;
+    }
+    return copy ?? value;
+  }
+  const entries = Object.entries(value);
+  let changed = false;
+  for (const entry of entries) {
+    const v = walk(entry[1], replace, depth + 1);
+    if (v !== entry[1]) changed = true;
+    entry[1] = v;
+  }
+  return changed ? Object.fromEntries(entries) : value;
+}
+
+/**
+ * The arguments of an actor's constructor or method, with the iterators in
+ * them (also inside arrays and plain objects) as messages, and the ports
+ * those messages move (connectors to the actors an iterator reads).
+ *
+ * @throws UsageError for an iterator that cannot be sent
+ */
+export function encodeArgs(args: readonly unknown[]): {
+  args: unknown[];
+  transfer: MessagePort[];
+} {
+  const transfer: MessagePort[] = [];
+  return { args: args.map((arg) => walk(arg, (v) => encode(v, transfer))), transfer };
+}
+
+/** The arguments {@link encodeArgs} made, with their iterators rebuilt in this thread. */
+export function decodeArgs(args: readonly unknown[]): unknown[] {
+  return args.map((arg) => walk(arg, (v) => (isMessage(v) ? decode(v) : undefined)));
 }
 
 registerValueSerializer({ serialize, deserialize });
