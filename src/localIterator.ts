@@ -1,10 +1,8 @@
-import type { MessagePort } from 'node:worker_threads';
 import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';
 import { isPromiseLike } from './internal/promises';
 import { openPipeline, type Pipeline } from './internal/pipeline';
-import type { Puller } from './internal/pullPipeline';
 import type { Stage } from './internal/stages';
 import {
   checkOptions,

@@ -20,7 +20,7 @@ import {
   type ForEachOptions,
   type ItemFn,
 } from './internal/options';
-import type { OpSpec, SourceSpec } from './internal/protocol';
+import type { OpSpec } from './internal/protocol';
 import type { Puller } from './internal/pullPipeline';
 import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
 
