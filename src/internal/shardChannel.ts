@@ -1,7 +1,7 @@
 /**
  * @internal
- * The calling thread's side of one shard: it starts the shard's worker on the
- * first pull, asks for items with credit (`numAsync` requests of one item, or
+ * The calling thread's side of one shard: it borrows a pooled thread for the
+ * shard on the first pull, asks for items with credit (`numAsync` requests of one item, or
  * of a batch when `batchMs` > 0), buffers what arrives, feeds `feed` sources,
  * and turns every failure into a {@link ShardError}.
  */
@@ -135,11 +135,13 @@ export class ShardChannel {
     return this.ended ? END : WAIT;
   }
 
-  /** Stops the worker; a pull still waiting rejects with a {@link ClosedError}. */
+  /**
+   * Ends the shard and gives its thread back; a pull still waiting rejects
+   * with a {@link ClosedError}. What arrives after this is dropped.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    this.port?.close();
     this.onEvent(1);
     await this.starting;
     await this.thread?.terminate();
@@ -156,7 +158,7 @@ export class ShardChannel {
   private async start(): Promise<void> {
     let thread: ShardThread;
     try {
-      thread = this.setup.attach ? await this.setup.attach() : startShardThread();
+      thread = this.setup.attach ? await this.setup.attach() : startShardThread(this.scope);
     } catch (error) {
       this.fail('its worker could not start', error);
       return;
@@ -240,6 +242,8 @@ export class ShardChannel {
       case 'pull':
         void this.feed(message.n);
         return;
+      case 'closed':
+        return; // the thread's answer to `terminate`, for the pool
     }
   }
 

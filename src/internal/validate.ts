@@ -175,7 +175,7 @@ export function checkOptions(value: unknown, name = 'options'): void {
   }
 }
 
-/** The largest shard count: each shard is a thread. */
+/** The largest shard count (shards share the pool's threads; each still has a channel and a pipeline). */
 export const MAX_SHARDS = 1024;
 
 /** Checks a shard count: a positive integer up to {@link MAX_SHARDS}. */
@@ -183,7 +183,7 @@ export function shardCount(name: string, value: unknown): number {
   const n = positiveInteger(name, value);
   if (n > MAX_SHARDS) {
     throw new ArgumentRangeError(
-      `Expected \`${name}\` to be a positive integer up to ${MAX_SHARDS} (one thread each), got ${describeValue(value)}`,
+      `Expected \`${name}\` to be a positive integer up to ${MAX_SHARDS}, got ${describeValue(value)}`,
     );
   }
   return n;
