@@ -29,6 +29,9 @@ const PAIRS = {
   4: require('./pairs/p4-parallel-map'),
   5: require('./pairs/p5-first-item'),
   6: require('./pairs/p6-memory'),
+  7: require('./pairs/p7-warm-first-item'),
+  8: require('./pairs/p8-service-loop'),
+  9: require('./pairs/p9-many-shards'),
 };
 
 /** Which build of pariter was measured: HEAD, whether sources differ from it, and dist's age. */

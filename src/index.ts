@@ -19,6 +19,8 @@ export { stateful, moduleFn } from './functions';
 export { fromActors, spawnActor } from './actors';
 export type { ActorHandle, ActorMethods } from './actors';
 export { getMetrics, MetricsContext, Timer } from './metrics';
+export { configurePool, poolStats } from './pool';
+export type { PoolOptions, PoolStatistics } from './pool';
 export type { ShardHandle } from './metrics';
 export type { UnionOptions } from './internal/localSources';
 export type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';

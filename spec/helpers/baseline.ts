@@ -3,11 +3,14 @@
  * which every run must come back to once it has stopped.
  *
  * A file that counts threads calls `threadBaseline()` once, at top level (it
- * registers a `test.before`), and runs its tests serially.
+ * registers a `test.before`), and runs its tests serially. It runs with a
+ * pool that keeps no idle thread (`idleTimeoutMs: 0`): a thread given back
+ * by a run stops at once, so the count shows that every run gave its threads
+ * back. That the pool keeps and reuses threads is shown in `pool.spec.ts`.
  */
 import test, { type ExecutionContext } from 'ava';
 import { promises as fsp } from 'node:fs';
-import { fromRange } from 'pariter';
+import { configurePool, fromRange, poolStats } from 'pariter';
 import { delay } from './hang';
 import { threadCount, threadsSettle } from './threadCount';
 
@@ -41,7 +44,8 @@ export interface ThreadBaseline {
   readonly count: number;
   /**
    * Waits (bounded) for the thread count to come back, then asserts that it is
-   * at or below the baseline; `when` names the moment in the failure message.
+   * at or below the baseline and that the pool serves no shard; `when` names
+   * the moment in the failure message.
    */
   readonly assertBackToBaseline: (t: ExecutionContext, when: string) => Promise<void>;
 }
@@ -53,6 +57,7 @@ export interface ThreadBaseline {
 export function threadBaseline(extra?: () => Promise<unknown>): ThreadBaseline {
   let baseline = 0;
   test.before(async () => {
+    configurePool({ idleTimeoutMs: 0 });
     baseline = await warmUp(extra);
   });
   return {
@@ -62,6 +67,8 @@ export function threadBaseline(extra?: () => Promise<unknown>): ThreadBaseline {
     async assertBackToBaseline(t, when) {
       const count = await threadsSettle(baseline);
       t.true(count <= baseline, `${when}: ${count} threads, baseline ${baseline}`);
+      const { shards, threads } = poolStats();
+      t.is(shards, 0, `${when}: the pool still serves ${shards} shards on ${threads} threads`);
     },
   };
 }

@@ -6,13 +6,24 @@
  *
  * The data path is request/deliver: the calling thread asks for up to `n`
  * items, the worker computes at most what was asked and delivers. Nothing in
- * here is a threads.js type: a shard worker gets its port with its
- * `workerData` (an actor's worker, by a threads.js control call).
+ * here is a threads.js type: a pooled shard worker gets its first port with
+ * its `workerData` and the others posted to it (an actor's worker, by a
+ * threads.js control call).
  */
 import type { MessagePort } from 'node:worker_threads';
 
-/** The `workerData` of a shard worker: the worker's end of the shard's data channel. */
+/**
+ * The `workerData` of a pooled shard worker: the worker's end of its first
+ * shard's data channel (none for a thread started to replace one that died).
+ */
 export interface ShardWorkerData {
+  readonly port?: MessagePort;
+}
+
+/** Calling thread → pooled shard worker (its `parentPort`): one more shard to serve. */
+export interface ToPoolThread {
+  readonly type: 'attach';
+  /** The worker's end of the shard's data channel. */
   readonly port: MessagePort;
 }
 
@@ -139,7 +150,12 @@ export type ToShard =
   | { readonly type: 'request'; readonly n: number; readonly batchMs: number }
   /** Answer to a `pull` for a `feed` source. */
   | { readonly type: 'feed'; readonly items: readonly unknown[]; readonly done: boolean }
-  | { readonly type: 'feedError'; readonly error: SerializedError };
+  | { readonly type: 'feedError'; readonly error: SerializedError }
+  /**
+   * The run is over: close the shard's pipeline and answer `closed`, which
+   * gives its pooled thread back.
+   */
+  | { readonly type: 'close' };
 
 /** Worker → calling thread. */
 export type FromShard =
@@ -150,7 +166,9 @@ export type FromShard =
   /** The shard failed; `hint` says what to do. */
   | { readonly type: 'error'; readonly error: SerializedError; readonly hint: string }
   /** A `feed` source wants up to `n` more items. */
-  | { readonly type: 'pull'; readonly n: number };
+  | { readonly type: 'pull'; readonly n: number }
+  /** Answers `close`: the shard is closed, the thread free of it. */
+  | { readonly type: 'closed' };
 
 /** Serializes any thrown value so that it survives structured clone. */
 export function serializeError(error: unknown, depth = 0): SerializedError {

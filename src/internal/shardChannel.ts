@@ -1,7 +1,7 @@
 /**
  * @internal
- * The calling thread's side of one shard: it starts the shard's worker on the
- * first pull, asks for items with credit (`numAsync` requests of one item, or
+ * The calling thread's side of one shard: it borrows a pooled thread for the
+ * shard on the first pull, asks for items with credit (`numAsync` requests of one item, or
  * of a batch when `batchMs` > 0), buffers what arrives, feeds `feed` sources,
  * and turns every failure into a {@link ShardError}.
  */
@@ -164,7 +164,10 @@ export class ShardChannel {
     return this.ended ? END : WAIT;
   }
 
-  /** Stops the worker; a pull still waiting rejects with a {@link ClosedError}. */
+  /**
+   * Ends the shard and gives its thread back; a pull still waiting rejects
+   * with a {@link ClosedError}. What arrives after this is dropped.
+   */
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
@@ -200,7 +203,7 @@ export class ShardChannel {
         thread = await this.setup.attach();
         debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} attached to its actor`);
       } else {
-        thread = startShardThread();
+        thread = startShardThread(this.scope);
         debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} spawned a thread`);
       }
     } catch (error) {
@@ -304,6 +307,8 @@ export class ShardChannel {
       case 'pull':
         void this.feed(message.n);
         return;
+      case 'closed':
+        return; // the thread's answer to `terminate`, for the pool
     }
   }
 

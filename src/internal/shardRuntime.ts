@@ -136,8 +136,9 @@ function watchUncaught(): void {
 }
 
 /**
- * Runs one shard on `port`, until the calling thread terminates the worker
- * or closes the port. `actorSource` is the source of a custom actor's
+ * Runs one shard on `port`, until the calling thread asks it to `close`,
+ * closes the port or terminates the worker. A worker runs any number of
+ * shards this way, one after the other or side by side, each on its own port. `actorSource` is the source of a custom actor's
  * worker: it outlives the run, so closing the run does not end it.
  * `onInit` is called when the shard's plan has arrived, before any item is
  * computed.
@@ -185,13 +186,21 @@ export function runShard(
     }
   };
 
-  port.on('close', () => {
+  // Ends the shard: what it holds goes with it, the thread stays for other shards.
+  let open = true;
+  const close = (): void => {
+    if (!open) return;
+    open = false;
+    failed = true;
     running.delete(fail);
+    feedSource = undefined;
     pipeline?.then(
       (p) => p.close(),
       () => undefined,
     );
-  });
+    pipeline = undefined;
+  };
+  port.on('close', close);
   port.on('message', (message: ToShard) => {
     switch (message.type) {
       case 'init': {
@@ -215,6 +224,10 @@ export function runShard(
       case 'feed':
       case 'feedError':
         feedSource?.feed(message);
+        return;
+      case 'close':
+        close();
+        send({ type: 'closed' });
         return;
     }
   });

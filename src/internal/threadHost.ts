@@ -1,8 +1,9 @@
 /**
  * @internal
- * The one place that adapts threads.js on the calling side. It starts shard
- * workers and makes their control calls; the data path is a `MessagePort`
- * owned by pariter. No threads.js type leaves this file.
+ * The one place that adapts threads.js on the calling side. It starts the
+ * pool's shard workers (see `pool.ts`) and actors' workers and makes their
+ * control calls; the data path is a `MessagePort` per shard, owned by
+ * pariter. No threads.js type leaves this file.
  *
  * Traps of threads.js 1.7 handled here:
  * - importing it installs SIGINT/SIGTERM handlers that call `process.exit(0)`:
@@ -12,7 +13,8 @@
  *   with the event-target methods threads.js needs is used instead;
  * - its workers keep the process alive: shard workers and their ports are
  *   held (ref-ed) only while a consumer waits on them, so a script that stops
- *   reading exits, and one that waits sees its worker die;
+ *   reading (or leaves idle threads in the pool) exits, and one that waits
+ *   sees its worker die;
  *   only a port that waits for an answer holds the process open;
  * - a worker that dies after start leaves its calls pending: the caller is
  *   told through `onExit` and never waits on threads.js for data;
@@ -24,7 +26,8 @@ import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:w
 import * as path from 'node:path';
 import { ArgumentTypeError, ShardError } from '../errors';
 import { ActorGoneError, ActorLink } from './actorLink';
-import type { ShardWorkerData } from './protocol';
+import { ThreadPool, type PoolWorker } from './pool';
+import type { ShardWorkerData, ToPoolThread } from './protocol';
 import { describeValue } from './validate';
 import { typeScriptLoader } from './typeScript';
 
@@ -91,32 +94,30 @@ function shardWorkerScript(): { file: string; eval: boolean } {
   return { file: source, eval: true };
 }
 
-/** A started shard worker, seen through its data port. */
+/**
+ * A place that runs one shard, seen through the shard's data port: a slot on
+ * a pooled thread ({@link startShardThread}), or a run over an actor.
+ */
 export interface ShardThread {
   /** The calling thread's end of the shard's data channel. */
   readonly port: MessagePort;
   /**
-   * Called once if the worker exits other than by this shard's `terminate`
-   * (for an actor, also when its handle terminates it), with the error the
-   * worker reported, if any (e.g. `ERR_WORKER_OUT_OF_MEMORY`).
+   * Called once if the thread dies while it serves this shard (for an actor,
+   * also when its handle terminates it), with the error the worker reported,
+   * if any (e.g. `ERR_WORKER_OUT_OF_MEMORY`).
    */
   onExit(listener: ExitListener): void;
   /**
-   * Whether the worker keeps the process alive: `true` while a consumer
-   * waits on it (so that its death is seen), `false` while it is idle.
+   * Whether the shard keeps the process alive: `true` while a consumer
+   * waits on it (so that its thread's death is seen), `false` while it is idle.
    */
   hold(held: boolean): void;
   /**
-   * Ends the shard: stops its worker, or for an actor closes the data port
-   * and leaves the actor running. Resolves when that is done.
+   * Ends the shard: gives its pooled thread back (the thread closes the
+   * shard's pipeline and is kept for other runs), or for an actor closes the
+   * data port and leaves the actor running. Resolves when that is done.
    */
   terminate(): Promise<void>;
-}
-
-/** Options for a shard worker. */
-export interface ShardThreadOptions {
-  /** Passed to `worker_threads` (heap limits for a worker). */
-  readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
 }
 
 /** What pariter needs of a worker: Node's `Worker` events and threads.js's event-target surface. */
@@ -247,50 +248,63 @@ class Spawned {
     // One ended mid-handshake has it released on exit (see releaseHandshake).
     if (this.exitCode === undefined) await this.worker.terminate();
   }
-
-  /** The shard on `port1`; `ownsWorker` when ending the shard ends the worker. */
-  shard(port1: MessagePort, ownsWorker: boolean): ShardThread {
-    const removers: Array<() => void> = [];
-    return {
-      port: port1,
-      onExit: (listener) => void removers.push(this.onExit(listener, !ownsWorker)),
-      hold: (held) => {
-        if (held) port1.ref();
-        else port1.unref();
-        if (ownsWorker && held) this.worker.ref();
-        else if (ownsWorker) this.worker.unref();
-      },
-      terminate: async () => {
-        for (const remove of removers) remove();
-        port1.close();
-        if (ownsWorker) await this.terminate();
-      },
-    };
-  }
 }
 
 /**
- * Starts a shard worker through threads.js, with the worker's end of a fresh
- * `MessageChannel` in its `workerData`. The shard is usable at once: what is
- * posted on its port waits for the worker, and threads.js's handshake goes on
- * alongside, so the first item does not wait for it. A worker that fails to
- * start is seen as its exit (see {@link ShardThread.onExit}).
+ * Starts a pooled shard worker through threads.js, with the worker's end of
+ * its first shard's channel (if any) in its `workerData`: that shard is
+ * usable at once, and threads.js's handshake goes on alongside, so the first
+ * item does not wait for it. Further shards' ports are posted to the worker.
  */
-export function startShardThread(options: ShardThreadOptions = {}): ShardThread {
+function spawnPoolWorker(
+  first: MessagePort | undefined,
+  resourceLimits: import('node:worker_threads').ResourceLimits | undefined,
+): PoolWorker {
   const script = shardWorkerScript();
-  const { port1, port2 } = new MessageChannel();
-  const workerData: ShardWorkerData = { port: port2 };
+  const workerData: ShardWorkerData = first ? { port: first } : {};
   const worker = new HostWorker(script.file, {
     eval: script.eval,
     workerData,
-    transferList: [port2],
-    ...(options.resourceLimits ? { resourceLimits: options.resourceLimits } : {}),
+    transferList: first ? [first] : [],
+    ...(resourceLimits ? { resourceLimits } : {}),
   });
   const spawned = new Spawned(worker as WorkerLike);
-  // The shard does not depend on the handshake: one that times out (its first
-  // item computing for longer than threads.js waits) changes nothing for it.
-  spawned.spawn().catch(() => undefined);
-  return spawned.shard(port1, true);
+  let ready = false;
+  // The shards do not depend on the handshake: one that times out (a first
+  // item computing for longer than threads.js waits) changes nothing for them.
+  spawned.spawn().then(
+    () => (ready = true),
+    () => undefined,
+  );
+  return {
+    attach: (port) => {
+      const message: ToPoolThread = { type: 'attach', port };
+      try {
+        worker.postMessage(message, [port]);
+      } catch {
+        port.close(); // the worker is gone: its exit fails the shard
+      }
+    },
+    onExit: (listener) => void spawned.onExit(listener, false),
+    ref: (held) => (held ? worker.ref() : worker.unref()),
+    get ready() {
+      return ready;
+    },
+    terminate: () => spawned.terminate(),
+  };
+}
+
+/** The process's pool of shard threads (one per thread that runs pariter). */
+export const shardPool = new ThreadPool(spawnPoolWorker);
+
+/**
+ * Borrows a slot on a pooled shard thread for one shard of `run` (the shards
+ * of one run pass the same object). The shard is usable at once: what is
+ * posted on its port waits for the thread. A thread that fails to start is
+ * seen as its exit (see {@link ShardThread.onExit}).
+ */
+export function startShardThread(run?: object): ShardThread {
+  return shardPool.borrow(run);
 }
 
 /** A custom actor's worker, as the calling thread drives it. */

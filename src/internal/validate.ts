@@ -194,7 +194,7 @@ export function checkOptions(value: unknown, keys: readonly string[], name = 'op
   }
 }
 
-/** The largest shard (or partition) count: each shard is a thread. */
+/** The largest shard (or partition) count (shards share the pool's threads; each still has a channel and a pipeline). */
 export const MAX_SHARDS = 1024;
 
 /** The most requests a reader keeps in flight per shard (`numAsync`). */
@@ -222,7 +222,7 @@ export function boundedCount(name: string, value: unknown, max: number, why: str
 
 /** Checks a shard count: a positive integer up to {@link MAX_SHARDS}. */
 export function shardCount(name: string, value: unknown): number {
-  return boundedCount(name, value, MAX_SHARDS, 'one thread each');
+  return boundedCount(name, value, MAX_SHARDS, 'each shard has its own channel and pipeline');
 }
 
 /**
