@@ -21,7 +21,10 @@ import {
   parallelMap,
   type ParallelIterator,
 } from 'pariter';
+import * as path from 'node:path';
 import { threadBaseline } from './helpers/baseline';
+import { runNode } from './helpers/child';
+import { FIXTURES } from './helpers/paths';
 import { delay, within } from './helpers/hang';
 
 // Names the shipped functions read from their `context`.
@@ -347,5 +350,35 @@ test.serial(
     t.regex(error?.message ?? '', /could not be cloned\. Turn it into plain data/);
     t.notRegex(error?.message ?? '', /\.\./);
     await threads.assertBackToBaseline(t, 'after an item that cannot be cloned');
+  },
+);
+
+// --- abandoned readers -------------------------------------------------------------------
+
+test.serial(
+  'abandoned fromObservable readers over an infinite Observable unsubscribe and let the script exit',
+  async (t) => {
+    const outcome = await runNode([path.join(FIXTURES, 'hard-abandoned-observable.js')], {
+      capMs: 60_000,
+    });
+    t.false(outcome.hung, `the script hung; stdout: ${outcome.stdout}`);
+    t.is(outcome.code, 0, outcome.stderr);
+    const lines = outcome.stdout.trim().split('\n');
+    const reads = lines.filter((line) => line.startsWith('['));
+    t.is(reads[0], '[0,1,2]', 'gatherSync: round robin');
+    const async = JSON.parse(reads[1] ?? '[]') as number[];
+    for (const parity of [0, 1]) {
+      const ofShard = async.filter((x) => x % 2 === parity);
+      t.deepEqual(
+        ofShard,
+        [parity, parity + 2, parity + 4].slice(0, ofShard.length),
+        'gatherAsync',
+      );
+    }
+    t.is(reads[2], '[1,3,5]', 'getShard(1)');
+    // Each of the three runs subscribed once and unsubscribed once.
+    const ends = lines.filter((line) => line.includes('unsubscribed'));
+    t.is(ends.length, 3, outcome.stdout);
+    t.regex(ends[2] ?? '', /"live":0/);
   },
 );

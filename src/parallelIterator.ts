@@ -136,6 +136,19 @@ function readOptions(options: ReadAheadOptions): ReadOptions {
   return { numAsync, batchMs };
 }
 
+/** The run of a gather, once its first pull started one. */
+interface RunCell {
+  run?: ShardRun;
+}
+
+/**
+ * Stops the run of a gather that nothing can read any more (its
+ * `LocalIterator`s were garbage-collected): a live source it subscribed to
+ * (`fromObservable`) is unsubscribed, so it stops buffering and no longer
+ * keeps the process alive.
+ */
+const abandoned = new FinalizationRegistry<RunCell>((cell) => void cell.run?.close());
+
 /**
  * A sharded stream whose transformations run in worker threads, one worker
  * per shard, lazily: nothing runs until a consumer pulls through a gather.
@@ -455,7 +468,9 @@ export class ParallelIterator<T> {
     const chosen = indices ?? this.templates.map((_, i) => i);
     const label =
       read === 'shard' ? `${this.name}.shard[${chosen[0]}]` : `${String(this)}.${read}()`;
-    let run: ShardRun | undefined;
+    // The run lives in a cell of its own, so that releasing it when the
+    // reader is garbage-collected does not keep the reader reachable.
+    const cell: RunCell = {};
     let puller: Puller<unknown> | undefined;
     const metrics = new SharedMetrics();
     const name = String(this);
@@ -467,15 +482,17 @@ export class ParallelIterator<T> {
       metrics,
       open: () => {
         if (!puller) {
-          run = new ShardRun(this.setups(chosen), options, (done) => this.runs.delete(done));
+          const run = new ShardRun(this.setups(chosen), options, (done) => this.runs.delete(done));
+          cell.run = run;
           this.runs.add(run);
           puller = READERS[read](run, (index) => (metrics.get().currentActor = handles[index]));
         }
         return puller;
       },
-      close: async () => run?.close(),
+      close: async () => cell.run?.close(),
       describe: () => ({ parallel: this.describe(), read, options, indices: chosen }),
     };
+    abandoned.register(source, cell);
     return new LocalIterator<U>(source, [], label);
   }
 
