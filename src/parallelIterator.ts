@@ -63,13 +63,17 @@ interface Feed {
  * @internal Templates of `count` shards fed from the calling thread by one
  * feed per run, made by `open` at the run's first pull.
  */
-export function fedShards(count: number, open: () => Feed, batch?: number): ShardTemplate[] {
+export function fedShards(
+  count: number,
+  open: (scope: RunScope) => Feed,
+  batch?: number,
+): ShardTemplate[] {
   const key = {};
   return Array.from({ length: count }, (_, shard) => ({
     source: batch === undefined ? { kind: 'feed' } : { kind: 'feed', batch },
     repeat: false,
     ops: [],
-    feed: (scope: RunScope) => scope.shared(key, open).puller(shard),
+    feed: (scope: RunScope) => scope.shared(key, () => open(scope)).puller(shard),
   }));
 }
 
@@ -347,7 +351,11 @@ export class ParallelIterator<T> {
    * the result is the same for the same input. Transformations chained after
    * it run in the new shards' workers; the items pass through the calling
    * thread on the way. An old shard computes only when a new one needs its
-   * next item; items it dealt to other partitions wait for them.
+   * next item; items it dealt to other partitions of the run wait for them,
+   * up to 1024 per old shard: past that, while the lagging partition is
+   * being read, the others wait for it. Items dealt to a partition that the
+   * run does not read (`getShard(0)` reads only partition 0) are dropped, so
+   * memory stays bounded.
    *
    * @param numPartitions - the new shard count, a positive integer up to 1024
    * @param options - `batchMs` (default 0): read the old shards in batches
@@ -372,7 +380,7 @@ export class ParallelIterator<T> {
     const oldShards = this.setups();
     return new ParallelIterator<T>(
       `${this.name}.repartition[numPartitions=${n}]`,
-      fedShards(n, () => new Repartitioner(oldShards, n, read)),
+      fedShards(n, (scope) => new Repartitioner(oldShards, n, read, scope)),
     );
   }
 
