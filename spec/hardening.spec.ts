@@ -21,7 +21,10 @@ import {
   parallelMap,
   type ParallelIterator,
 } from 'pariter';
+import * as path from 'node:path';
 import { threadBaseline } from './helpers/baseline';
+import { runNode } from './helpers/child';
+import { FIXTURES } from './helpers/paths';
 import { delay, within } from './helpers/hang';
 
 // Names the shipped functions read from their `context`.
@@ -347,5 +350,86 @@ test.serial(
     t.regex(error?.message ?? '', /could not be cloned\. Turn it into plain data/);
     t.notRegex(error?.message ?? '', /\.\./);
     await threads.assertBackToBaseline(t, 'after an item that cannot be cloned');
+  },
+);
+
+// --- abandoned readers -------------------------------------------------------------------
+
+test.serial(
+  'abandoned fromObservable readers over an infinite Observable unsubscribe and let the script exit',
+  async (t) => {
+    const outcome = await runNode([path.join(FIXTURES, 'hard-abandoned-observable.js')], {
+      capMs: 60_000,
+    });
+    t.false(outcome.hung, `the script hung; stdout: ${outcome.stdout}`);
+    t.is(outcome.code, 0, outcome.stderr);
+    const lines = outcome.stdout.trim().split('\n');
+    const reads = lines.filter((line) => line.startsWith('['));
+    t.is(reads[0], '[0,1,2]', 'gatherSync: round robin');
+    const async = JSON.parse(reads[1] ?? '[]') as number[];
+    for (const parity of [0, 1]) {
+      const ofShard = async.filter((x) => x % 2 === parity);
+      t.deepEqual(
+        ofShard,
+        [parity, parity + 2, parity + 4].slice(0, ofShard.length),
+        'gatherAsync',
+      );
+    }
+    t.is(reads[2], '[1,3,5]', 'getShard(1)');
+    // Each of the three runs subscribed once and unsubscribed once.
+    const ends = lines.filter((line) => line.includes('unsubscribed'));
+    t.is(ends.length, 3, outcome.stdout);
+    t.regex(ends[2] ?? '', /"live":0/);
+  },
+);
+
+// --- repartition with partitions read slowly or not at all ------------------------------
+
+test.serial(
+  'repartition: getShard(0) reads on without end, and items of unread partitions are not kept',
+  async (t) => {
+    const outcome = await runNode(
+      ['--expose-gc', path.join(FIXTURES, 'hard-repartition-unread.js')],
+      { capMs: 120_000 },
+    );
+    t.false(outcome.hung, `the script hung; stdout: ${outcome.stdout}`);
+    t.is(outcome.code, 0, outcome.stderr);
+    const { at20k, at100k } = JSON.parse(outcome.stdout.trim()) as Record<string, number>;
+    // 160k items of ~100 bytes dealt to the unread partitions would be ~25 MB.
+    t.true(
+      (at100k ?? Infinity) - (at20k ?? 0) < 8,
+      `heap ${at20k} MB at 20k items, ${at100k} MB at 100k`,
+    );
+  },
+);
+
+test.serial(
+  'repartition: a partition read slowly under gatherAsync holds back the upstream',
+  async (t) => {
+    // Partition 0 gets the even items and is fast; partition 1 the odd ones and is slow.
+    const it = fromIterators([
+      function* () {
+        for (let i = 0; ; i++) yield i;
+      },
+    ])
+      .repartition(2)
+      .forEach((x) => {
+        if (x % 2 === 1) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 2);
+        return x;
+      });
+    const local = it.gatherAsync();
+    let fast = 0;
+    let slow = 0;
+    for (let n = 0; n < 2500; n++) {
+      const { value } = await within(local.next(), 'next()');
+      if ((value as number) % 2 === 0) fast++;
+      else slow++;
+    }
+    await local.return();
+    // The fast partition runs ahead of the slow one by at most 1024 items
+    // (the lag one old shard may build up for a partition), plus a few in flight.
+    t.true(fast <= slow + 1024 + 8, `fast ${fast}, slow ${slow}`);
+    t.true(slow > 0);
+    await threads.assertBackToBaseline(t, 'after a slow partition');
   },
 );

@@ -233,7 +233,10 @@ export interface ObservableSourceOptions extends OverflowOptions {
  * transformations and gathers apply to a live stream.
  *
  * Each gather subscribes to `source$` once, on its first pull, and
- * unsubscribes when the run ends. A shard takes an item from its queue only
+ * unsubscribes when the run ends: when it is exhausted, closed, fails, or
+ * when its reader is dropped unread and garbage-collected (so an abandoned
+ * reader of an infinite Observable stops buffering and lets the process
+ * exit). A shard takes an item from its queue only
  * when it computes; items the source pushes meanwhile wait, up to
  * `bufferSize` per shard before `onOverflow` applies. The source's error ends
  * the run with a `ShardError` whose cause is that error.

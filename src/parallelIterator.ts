@@ -60,13 +60,17 @@ interface Feed {
  * @internal Templates of `count` shards fed from the calling thread by one
  * feed per run, made by `open` at the run's first pull.
  */
-export function fedShards(count: number, open: () => Feed, batch?: number): ShardTemplate[] {
+export function fedShards(
+  count: number,
+  open: (scope: RunScope) => Feed,
+  batch?: number,
+): ShardTemplate[] {
   const key = {};
   return Array.from({ length: count }, (_, shard) => ({
     source: batch === undefined ? { kind: 'feed' } : { kind: 'feed', batch },
     repeat: false,
     ops: [],
-    feed: (scope: RunScope) => scope.shared(key, open).puller(shard),
+    feed: (scope: RunScope) => scope.shared(key, () => open(scope)).puller(shard),
   }));
 }
 
@@ -134,6 +138,19 @@ function readOptions(options: ReadAheadOptions): ReadOptions {
   );
   return { numAsync, batchMs };
 }
+
+/** The run of a gather, once its first pull started one. */
+interface RunCell {
+  run?: ShardRun;
+}
+
+/**
+ * Stops the run of a gather that nothing can read any more (its
+ * `LocalIterator`s were garbage-collected): a live source it subscribed to
+ * (`fromObservable`) is unsubscribed, so it stops buffering and no longer
+ * keeps the process alive.
+ */
+const abandoned = new FinalizationRegistry<RunCell>((cell) => void cell.run?.close());
 
 /**
  * A sharded stream whose transformations run in worker threads, one worker
@@ -341,7 +358,11 @@ export class ParallelIterator<T> {
    * the result is the same for the same input. Transformations chained after
    * it run in the new shards' workers; the items pass through the calling
    * thread on the way. An old shard computes only when a new one needs its
-   * next item; items it dealt to other partitions wait for them.
+   * next item; items it dealt to other partitions of the run wait for them,
+   * up to 1024 per old shard: past that, while the lagging partition is
+   * being read, the others wait for it. Items dealt to a partition that the
+   * run does not read (`getShard(0)` reads only partition 0) are dropped, so
+   * memory stays bounded.
    *
    * @param numPartitions - the new shard count, a positive integer up to 1024
    * @param options - `batchMs` (default 0): read the old shards in batches
@@ -366,7 +387,7 @@ export class ParallelIterator<T> {
     const oldShards = this.setups();
     return new ParallelIterator<T>(
       `${this.name}.repartition[numPartitions=${n}]`,
-      fedShards(n, () => new Repartitioner(oldShards, n, read)),
+      fedShards(n, (scope) => new Repartitioner(oldShards, n, read, scope)),
     );
   }
 
@@ -470,7 +491,9 @@ export class ParallelIterator<T> {
     const chosen = indices ?? this.templates.map((_, i) => i);
     const label =
       read === 'shard' ? `${this.name}.shard[${chosen[0]}]` : `${String(this)}.${read}()`;
-    let run: ShardRun | undefined;
+    // The run lives in a cell of its own, so that releasing it when the
+    // reader is garbage-collected does not keep the reader reachable.
+    const cell: RunCell = {};
     let puller: Puller<unknown> | undefined;
     const metrics = new SharedMetrics();
     const name = String(this);
@@ -482,17 +505,18 @@ export class ParallelIterator<T> {
       metrics,
       open: () => {
         if (!puller) {
-          run = new ShardRun(this.setups(chosen), options, {
+          const run = new ShardRun(this.setups(chosen), options, {
             onClose: (done) => this.runs.delete(done),
             label,
             ...(signal ? { signal } : {}),
           });
+          cell.run = run;
           this.runs.add(run);
           puller = READERS[read](run, (index) => (metrics.get().currentActor = handles[index]));
         }
         return puller;
       },
-      close: async () => run?.close(),
+      close: async () => cell.run?.close(),
       describe: (transfer) => {
         if (signal) {
           throw new UsageError(
@@ -502,6 +526,7 @@ export class ParallelIterator<T> {
         return { parallel: this.describe(transfer), read, options, indices: chosen };
       },
     };
+    abandoned.register(source, cell);
     return new LocalIterator<U>(source, [], label);
   }
 

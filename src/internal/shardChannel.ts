@@ -42,6 +42,14 @@ export interface ReadOptions {
 export interface RunScope {
   /** The value under `key` for this run, made by `make` on first use. */
   shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V;
+  /**
+   * Whether a reader has asked shard `shard` (its index in the iterator) for
+   * items it has not had yet: then that shard's worker is working towards
+   * an answer.
+   */
+  demanded(shard: number): boolean;
+  /** Resolves at the next message of any of the run's shards. */
+  changed(): Promise<void>;
 }
 
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */
@@ -117,6 +125,16 @@ export class ShardChannel {
   ) {
     this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
     this.perRequest = requestSize(options);
+  }
+
+  /** The shard's index in its iterator. */
+  get shard(): number {
+    return this.setup.plan.shard;
+  }
+
+  /** Whether requests are outstanding: the shard works towards an answer. */
+  get demanded(): boolean {
+    return this.outstanding > 0 && !this.closed && !this.ended && !this.failure;
   }
 
   /**

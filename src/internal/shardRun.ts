@@ -60,6 +60,7 @@ export class ShardRun implements RunScope {
   /** Shard indices in the order their `take` outcomes arrived. */
   readonly arrivals = new Arrivals();
   private waiters: Array<() => void> = [];
+  private watchers: Array<() => void> = [];
   private closing: Promise<void> | undefined;
   /** Set once the run's signal aborted: what its pulls reject with. */
   aborted: { readonly reason: unknown } | undefined;
@@ -86,6 +87,7 @@ export class ShardRun implements RunScope {
           (outcomes) => {
             this.arrivals.push(index, outcomes);
             this.wake();
+            this.notify();
           },
           this,
         ),
@@ -99,6 +101,21 @@ export class ShardRun implements RunScope {
       this.sharedValues.set(key, value);
     }
     return value;
+  }
+
+  demanded(shard: number): boolean {
+    return this.channels.some((channel) => channel.shard === shard && channel.demanded);
+  }
+
+  changed(): Promise<void> {
+    return new Promise((resolve) => this.watchers.push(resolve));
+  }
+
+  private notify(): void {
+    const watchers = this.watchers;
+    if (watchers.length === 0) return;
+    this.watchers = [];
+    for (const watcher of watchers) watcher();
   }
 
   /**
