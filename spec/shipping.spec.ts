@@ -5,8 +5,36 @@
  * paths, `require` and stack traces that belong to the file that wrote them.
  */
 import test from 'ava';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ArgumentTypeError, ShardError, fromItems, fromRange, stateful } from 'pariter';
+import * as ts from 'typescript';
 import { within } from './helpers/hang';
+
+const load = createRequire(__filename);
+const { createInstrumenter } = load('istanbul-lib-instrument') as {
+  createInstrumenter(options: object): { instrumentSync(code: string, file: string): string };
+};
+
+/** A folder for the modules a test writes; removed after the file's tests. */
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'pariter-shipping-'));
+test.after.always(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+/** Writes `code` as `TMP/name` and loads it with `require`, as a user's module. */
+function writeModule<M>(name: string, code: string): M {
+  const file = path.join(TMP, name);
+  fs.writeFileSync(file, code);
+  return load(file) as M;
+}
+
+/** `source` compiled by TypeScript to CommonJS for `target`, as `tsc` writes it. */
+function compiled(source: string, target: ts.ScriptTarget): string {
+  return ts.transpileModule(source, {
+    compilerOptions: { target, module: ts.ModuleKind.CommonJS },
+  }).outputText;
+}
 
 /** Items of a shard function run over `fromRange(n)`, in order. */
 async function mapped(fn: (x: number) => unknown, n = 4): Promise<unknown[]> {
@@ -119,3 +147,107 @@ test.serial('a shard function that throws is still a ShardError', async (t) => {
     { instanceOf: ShardError },
   );
 });
+
+/** A module as TypeScript users write it: async code, spreads, rest, a class callable. */
+const TS_MODULE = `
+export const asyncDouble = async (x: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  return x * 2;
+};
+export function spreads(x: number) {
+  const { a, ...rest } = { a: x, ...{ b: x + 1 } };
+  return [...[a], ...Object.values(rest)];
+}
+export class Sum {
+  total = 0;
+  call(x: number) {
+    return (this.total += x);
+  }
+}
+`;
+
+interface TsModule {
+  asyncDouble(x: number): Promise<number>;
+  spreads(x: number): number[];
+  Sum: new () => { call(x: number): number };
+}
+
+for (const [label, target] of [
+  ['ES2015', ts.ScriptTarget.ES2015],
+  ['ES5', ts.ScriptTarget.ES5],
+] as const) {
+  test.serial(`functions compiled by TypeScript for ${label} run in shards`, async (t) => {
+    const code = compiled(TS_MODULE, target);
+    t.regex(code, /__awaiter/, 'the compiled module uses tslib helpers');
+    const mod = writeModule<TsModule>(`target-${label}.js`, code);
+    t.deepEqual(await mapped(mod.asyncDouble), [0, 2, 4, 6]);
+    t.deepEqual(await mapped(mod.spreads), [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
+    const sums = await within(fromItems([1, 2, 3, 4], 1).forEach(new mod.Sum()).take(5), 'Sum');
+    t.deepEqual(sums, [1, 3, 6, 10]);
+  });
+}
+
+test.serial('functions instrumented by istanbul run in shards', async (t) => {
+  const file = path.join(TMP, 'covered.js');
+  const code = createInstrumenter({}).instrumentSync(
+    `exports.parity = (x) => (x % 2 ? 'odd' : 'even');
+exports.later = async function (x) { if (x > 1) { return x * 10; } return x; };
+exports.Counter = class Counter { constructor() { this.n = 0; } call(x) { this.n += x; return this.n; } };
+`,
+    file,
+  );
+  t.regex(code, /cov_\w+\(\)/, 'the module is instrumented');
+  const mod = writeModule<{
+    parity(x: number): string;
+    later(x: number): Promise<number>;
+    Counter: new () => { call(x: number): number };
+  }>('covered.js', code);
+  t.deepEqual(await mapped(mod.parity), ['even', 'odd', 'even', 'odd']);
+  t.deepEqual(await mapped(mod.later), [0, 1, 20, 30]);
+  t.deepEqual(
+    await within(fromItems([1, 1, 1], 1).forEach(new mod.Counter()).take(4), 'Counter'),
+    [1, 2, 3],
+  );
+});
+
+test.serial("Babel's helpers are there for a shipped function", async (t) => {
+  const fn = defined<(x: number) => Promise<number>>(
+    `(x) => _asyncToGenerator(function* () {
+      const o = _objectSpread2({}, { y: yield Promise.resolve(x) });
+      return o.y * 2;
+    })()`,
+  );
+  t.deepEqual(await mapped(fn), [0, 2, 4, 6]);
+  const viaRuntime = defined<(x: number) => number[]>(
+    `(x) => { const gen = regeneratorRuntime.mark(function g() {
+      return regeneratorRuntime.wrap(function (ctx) {
+        switch (ctx.prev = ctx.next) { case 0: ctx.next = 2; return x; case 2: case 'end': return ctx.stop(); }
+      }, g);
+    }); return [...gen()]; }`,
+  );
+  t.deepEqual(await mapped(viaRuntime), [[0], [1], [2], [3]]);
+});
+
+test.serial(
+  'a missing import of the compiled file is named, with what to do instead',
+  async (t) => {
+    writeModule('helpers.js', 'exports.double = (x) => x * 2;');
+    const mod = writeModule<{ f(x: number): number }>(
+      'imports.js',
+      compiled(
+        "import { double } from './helpers';\nexport const f = (x: number) => double(x);",
+        ts.ScriptTarget.ES2020,
+      ),
+    );
+    const error = await t.throwsAsync(mapped(mod.f), { instanceOf: ShardError });
+    t.regex(error?.message ?? '', /`helpers_1` is not defined/);
+    t.regex(error?.message ?? '', /moduleFn\(/);
+    t.regex(error?.message ?? '', /require\(\) it inside the function/);
+    t.notRegex(error?.message ?? '', /Pass it in `context`/);
+  },
+);
