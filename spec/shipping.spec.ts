@@ -11,7 +11,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { ArgumentTypeError, ShardError, fromItems, fromRange, stateful } from 'pariter';
 import * as ts from 'typescript';
+import { resolveModule } from '../src/internal/callerPath';
+import { typeScriptLoader } from '../src/internal/typeScript';
+import { runNode } from './helpers/child';
 import { within } from './helpers/hang';
+import { FIXTURES } from './helpers/paths';
 
 const load = createRequire(__filename);
 const { createInstrumenter } = load('istanbul-lib-instrument') as {
@@ -251,3 +255,49 @@ test.serial(
     t.notRegex(error?.message ?? '', /Pass it in `context`/);
   },
 );
+
+test.serial(
+  'paths in a script started from another folder resolve against the script',
+  async (t) => {
+    const script = path.join(FIXTURES, 'ship-paths.js');
+    const outcome = await runNode([script], { cwd: TMP });
+    t.false(outcome.hung, 'the script ends by itself');
+    t.is(outcome.code, 0, outcome.stderr);
+    const out = JSON.parse(outcome.stdout) as Record<string, unknown>;
+    t.is(fs.realpathSync(out.cwd as string), fs.realpathSync(TMP));
+    for (const key of ['relative', 'absolute', 'url', 'required', 'imported'])
+      t.deepEqual(out[key], [0, 2, 4, 6], key);
+    t.deepEqual(out.dirname, [FIXTURES]);
+    t.deepEqual(out.typescript, [0, 1, 4, 9], 'a .ts module through ts-node');
+    for (const key of ['missingModule', 'missingRequire']) {
+      const error = out[key] as { name: string; message: string; cause: string };
+      t.is(error.name, 'ShardError', key);
+      const named =
+        key === 'missingModule' ? path.join(FIXTURES, 'missing-module.js') : './missing';
+      t.true(error.cause.includes(named), error.cause);
+      t.true(error.cause.includes(`- ${script}`), `${key}: the require stack names the script`);
+    }
+  },
+);
+
+test('resolveModule: relative to the calling file, absolute, file: URLs, packages', (t) => {
+  const from = path.join(FIXTURES, 'caller.js');
+  t.is(resolveModule('./x.js', from), path.join(FIXTURES, 'x.js'));
+  t.is(resolveModule('../x.js', from), path.join(FIXTURES, '..', 'x.js'));
+  t.is(resolveModule('./x.js', undefined), path.resolve('x.js'));
+  t.is(resolveModule('/abs/x.js', from), '/abs/x.js');
+  t.is(resolveModule('file:///abs/x.js', from), '/abs/x.js');
+  t.is(resolveModule(new URL('file:///abs/y.js'), from), '/abs/y.js');
+  t.is(resolveModule('rxjs', from), require.resolve('rxjs'));
+  t.throws(() => resolveModule('no-such-package-here', from), { code: 'MODULE_NOT_FOUND' });
+});
+
+test("TypeScript modules load with a registered hook, else Node's own support, else ts-node", (t) => {
+  t.is(typeScriptLoader({ features: { typescript: 'strip' }, hooked: true }), 'hook');
+  t.is(typeScriptLoader({ features: { typescript: 'strip' }, hooked: false }), 'native');
+  t.is(typeScriptLoader({ features: { typescript: 'transform' }, hooked: false }), 'native');
+  t.is(typeScriptLoader({ features: { typescript: false }, hooked: false }), 'ts-node');
+  t.is(typeScriptLoader({ features: {}, hooked: false }), 'ts-node');
+  // This process runs the specs through ts-node's hook.
+  t.is(typeScriptLoader(), 'hook');
+});
