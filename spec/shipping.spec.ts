@@ -301,3 +301,58 @@ test("TypeScript modules load with a registered hook, else Node's own support, e
   // This process runs the specs through ts-node's hook.
   t.is(typeScriptLoader(), 'hook');
 });
+
+/** The 1-based line of this file that contains `text`. */
+function lineOfThisFile(text: string): number {
+  const index = fs
+    .readFileSync(__filename, 'utf8')
+    .split('\n')
+    .findIndex((line) => line.includes(text));
+  if (index === -1) throw new Error(`${text} is not in ${__filename}`);
+  return index + 1;
+}
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+test.serial(
+  "a throwing shard function's stack names this file and the line of the throw",
+  async (t) => {
+    const reading = fromRange(4, 1)
+      .forEach((x: number) => {
+        if (x === 2) throw new RangeError('two is not allowed here');
+        return x;
+      })
+      .take(4);
+    const error = await t.throwsAsync(within(reading, 'a throwing forEach'), {
+      instanceOf: ShardError,
+    });
+    const cause = error?.cause as Error;
+    const throwLine = lineOfThisFile("throw new RangeError('two is not allowed here')");
+    t.regex(
+      String(cause.stack),
+      new RegExp(`\\n\\s+at .*${escape(__filename)}:${throwLine}:\\d+`),
+      "the cause's stack names the line of the throw",
+    );
+    // The ShardError itself shows where the read was started.
+    const readLine = lineOfThisFile('const reading = fromRange(4, 1)');
+    t.regex(
+      String(error?.stack),
+      new RegExp(`\\n\\s+at .*${escape(__filename)}:(${readLine}|${readLine + 5}):\\d+`),
+      "the ShardError's stack names the call that started the read",
+    );
+  },
+);
+
+test.serial(
+  'a function in a JavaScript file: its stack names the file, line and column',
+  async (t) => {
+    const outcome = await runNode([path.join(FIXTURES, 'ship-throws.js')], { cwd: TMP });
+    t.is(outcome.code, 0, outcome.stderr);
+    const { stack } = JSON.parse(outcome.stdout) as { stack: string };
+    const file = path.join(FIXTURES, 'ship-throws.js');
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes("throw new Error('odd')")) + 1;
+    const column = (lines[line - 1] ?? '').indexOf('new Error') + 1;
+    t.regex(stack, new RegExp(`\\n\\s+at .*${escape(file)}:${line}:${column}\\)`), stack);
+  },
+);

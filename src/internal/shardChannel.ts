@@ -40,6 +40,8 @@ export interface ReadOptions {
 export interface RunScope {
   /** The value under `key` for this run, made by `make` on first use. */
   shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V;
+  /** The user's stack frames that started the run, as stack lines (none when unknown). */
+  readonly startedBy?: () => string;
 }
 
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */
@@ -148,6 +150,10 @@ export class ShardChannel {
   private fail(message: string, cause: unknown): void {
     if (this.failure || this.closed) return;
     this.failure = new ShardError(this.origin, message, cause);
+    // The error is raised from a message; the user's code that started the
+    // read is what its stack should show.
+    const startedBy = this.scope.startedBy?.();
+    if (startedBy) this.failure.stack = `${this.failure.stack ?? ''}\n${startedBy}`;
     this.outstanding = 0;
     this.updateRef();
     this.onEvent(1);

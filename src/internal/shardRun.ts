@@ -7,6 +7,7 @@
  * run.
  */
 import { UsageError } from '../errors';
+import { recordCallers } from './callerPath';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import {
@@ -46,6 +47,8 @@ export class ShardRun implements RunScope {
   readonly arrivals = new Arrivals();
   private waiters: Array<() => void> = [];
   private closing: Promise<void> | undefined;
+  /** The user's frames that started the run, for a `ShardError`'s stack. */
+  readonly startedBy = recordCallers();
 
   constructor(
     shards: readonly ShardSetup[],
