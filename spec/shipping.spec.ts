@@ -5,8 +5,40 @@
  * paths, `require` and stack traces that belong to the file that wrote them.
  */
 import test from 'ava';
+import * as fs from 'node:fs';
+import { createRequire } from 'node:module';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { ArgumentTypeError, ShardError, fromItems, fromRange, stateful } from 'pariter';
+import * as ts from 'typescript';
+import { resolveModule } from '../src/internal/callerPath';
+import { typeScriptLoader } from '../src/internal/typeScript';
+import { runNode } from './helpers/child';
 import { within } from './helpers/hang';
+import { FIXTURES } from './helpers/paths';
+
+const load = createRequire(__filename);
+const { createInstrumenter } = load('istanbul-lib-instrument') as {
+  createInstrumenter(options: object): { instrumentSync(code: string, file: string): string };
+};
+
+/** A folder for the modules a test writes; removed after the file's tests. */
+const TMP = fs.mkdtempSync(path.join(os.tmpdir(), 'pariter-shipping-'));
+test.after.always(() => fs.rmSync(TMP, { recursive: true, force: true }));
+
+/** Writes `code` as `TMP/name` and loads it with `require`, as a user's module. */
+function writeModule<M>(name: string, code: string): M {
+  const file = path.join(TMP, name);
+  fs.writeFileSync(file, code);
+  return load(file) as M;
+}
+
+/** `source` compiled by TypeScript to CommonJS for `target`, as `tsc` writes it. */
+function compiled(source: string, target: ts.ScriptTarget): string {
+  return ts.transpileModule(source, {
+    compilerOptions: { target, module: ts.ModuleKind.CommonJS },
+  }).outputText;
+}
 
 /** Items of a shard function run over `fromRange(n)`, in order. */
 async function mapped(fn: (x: number) => unknown, n = 4): Promise<unknown[]> {
@@ -119,3 +151,208 @@ test.serial('a shard function that throws is still a ShardError', async (t) => {
     { instanceOf: ShardError },
   );
 });
+
+/** A module as TypeScript users write it: async code, spreads, rest, a class callable. */
+const TS_MODULE = `
+export const asyncDouble = async (x: number) => {
+  await new Promise((resolve) => setTimeout(resolve, 1));
+  return x * 2;
+};
+export function spreads(x: number) {
+  const { a, ...rest } = { a: x, ...{ b: x + 1 } };
+  return [...[a], ...Object.values(rest)];
+}
+export class Sum {
+  total = 0;
+  call(x: number) {
+    return (this.total += x);
+  }
+}
+`;
+
+interface TsModule {
+  asyncDouble(x: number): Promise<number>;
+  spreads(x: number): number[];
+  Sum: new () => { call(x: number): number };
+}
+
+for (const [label, target] of [
+  ['ES2015', ts.ScriptTarget.ES2015],
+  ['ES5', ts.ScriptTarget.ES5],
+] as const) {
+  test.serial(`functions compiled by TypeScript for ${label} run in shards`, async (t) => {
+    const code = compiled(TS_MODULE, target);
+    t.regex(code, /__awaiter/, 'the compiled module uses tslib helpers');
+    const mod = writeModule<TsModule>(`target-${label}.js`, code);
+    t.deepEqual(await mapped(mod.asyncDouble), [0, 2, 4, 6]);
+    t.deepEqual(await mapped(mod.spreads), [
+      [0, 1],
+      [1, 2],
+      [2, 3],
+      [3, 4],
+    ]);
+    const sums = await within(fromItems([1, 2, 3, 4], 1).forEach(new mod.Sum()).take(5), 'Sum');
+    t.deepEqual(sums, [1, 3, 6, 10]);
+  });
+}
+
+test.serial('functions instrumented by istanbul run in shards', async (t) => {
+  const file = path.join(TMP, 'covered.js');
+  const code = createInstrumenter({}).instrumentSync(
+    `exports.parity = (x) => (x % 2 ? 'odd' : 'even');
+exports.later = async function (x) { if (x > 1) { return x * 10; } return x; };
+exports.Counter = class Counter { constructor() { this.n = 0; } call(x) { this.n += x; return this.n; } };
+`,
+    file,
+  );
+  t.regex(code, /cov_\w+\(\)/, 'the module is instrumented');
+  const mod = writeModule<{
+    parity(x: number): string;
+    later(x: number): Promise<number>;
+    Counter: new () => { call(x: number): number };
+  }>('covered.js', code);
+  t.deepEqual(await mapped(mod.parity), ['even', 'odd', 'even', 'odd']);
+  t.deepEqual(await mapped(mod.later), [0, 1, 20, 30]);
+  t.deepEqual(
+    await within(fromItems([1, 1, 1], 1).forEach(new mod.Counter()).take(4), 'Counter'),
+    [1, 2, 3],
+  );
+});
+
+test.serial("Babel's helpers are there for a shipped function", async (t) => {
+  const fn = defined<(x: number) => Promise<number>>(
+    `(x) => _asyncToGenerator(function* () {
+      const o = _objectSpread2({}, { y: yield Promise.resolve(x) });
+      return o.y * 2;
+    })()`,
+  );
+  t.deepEqual(await mapped(fn), [0, 2, 4, 6]);
+  const viaRuntime = defined<(x: number) => number[]>(
+    `(x) => { const gen = regeneratorRuntime.mark(function g() {
+      return regeneratorRuntime.wrap(function (ctx) {
+        switch (ctx.prev = ctx.next) { case 0: ctx.next = 2; return x; case 2: case 'end': return ctx.stop(); }
+      }, g);
+    }); return [...gen()]; }`,
+  );
+  t.deepEqual(await mapped(viaRuntime), [[0], [1], [2], [3]]);
+});
+
+test.serial(
+  'a missing import of the compiled file is named, with what to do instead',
+  async (t) => {
+    writeModule('helpers.js', 'exports.double = (x) => x * 2;');
+    const mod = writeModule<{ f(x: number): number }>(
+      'imports.js',
+      compiled(
+        "import { double } from './helpers';\nexport const f = (x: number) => double(x);",
+        ts.ScriptTarget.ES2020,
+      ),
+    );
+    const error = await t.throwsAsync(mapped(mod.f), { instanceOf: ShardError });
+    t.regex(error?.message ?? '', /`helpers_1` is not defined/);
+    t.regex(error?.message ?? '', /moduleFn\(/);
+    t.regex(error?.message ?? '', /require\(\) it inside the function/);
+    t.notRegex(error?.message ?? '', /Pass it in `context`/);
+  },
+);
+
+test.serial(
+  'paths in a script started from another folder resolve against the script',
+  async (t) => {
+    const script = path.join(FIXTURES, 'ship-paths.js');
+    const outcome = await runNode([script], { cwd: TMP });
+    t.false(outcome.hung, 'the script ends by itself');
+    t.is(outcome.code, 0, outcome.stderr);
+    const out = JSON.parse(outcome.stdout) as Record<string, unknown>;
+    t.is(fs.realpathSync(out.cwd as string), fs.realpathSync(TMP));
+    for (const key of ['relative', 'absolute', 'url', 'required', 'imported'])
+      t.deepEqual(out[key], [0, 2, 4, 6], key);
+    t.deepEqual(out.dirname, [FIXTURES]);
+    t.deepEqual(out.typescript, [0, 1, 4, 9], 'a .ts module through ts-node');
+    for (const key of ['missingModule', 'missingRequire']) {
+      const error = out[key] as { name: string; message: string; cause: string };
+      t.is(error.name, 'ShardError', key);
+      const named =
+        key === 'missingModule' ? path.join(FIXTURES, 'missing-module.js') : './missing';
+      t.true(error.cause.includes(named), error.cause);
+      t.true(error.cause.includes(`- ${script}`), `${key}: the require stack names the script`);
+    }
+  },
+);
+
+test('resolveModule: relative to the calling file, absolute, file: URLs, packages', (t) => {
+  const from = path.join(FIXTURES, 'caller.js');
+  t.is(resolveModule('./x.js', from), path.join(FIXTURES, 'x.js'));
+  t.is(resolveModule('../x.js', from), path.join(FIXTURES, '..', 'x.js'));
+  t.is(resolveModule('./x.js', undefined), path.resolve('x.js'));
+  t.is(resolveModule('/abs/x.js', from), '/abs/x.js');
+  t.is(resolveModule('file:///abs/x.js', from), '/abs/x.js');
+  t.is(resolveModule(new URL('file:///abs/y.js'), from), '/abs/y.js');
+  t.is(resolveModule('rxjs', from), require.resolve('rxjs'));
+  t.throws(() => resolveModule('no-such-package-here', from), { code: 'MODULE_NOT_FOUND' });
+});
+
+test("TypeScript modules load with a registered hook, else Node's own support, else ts-node", (t) => {
+  t.is(typeScriptLoader({ features: { typescript: 'strip' }, hooked: true }), 'hook');
+  t.is(typeScriptLoader({ features: { typescript: 'strip' }, hooked: false }), 'native');
+  t.is(typeScriptLoader({ features: { typescript: 'transform' }, hooked: false }), 'native');
+  t.is(typeScriptLoader({ features: { typescript: false }, hooked: false }), 'ts-node');
+  t.is(typeScriptLoader({ features: {}, hooked: false }), 'ts-node');
+  // This process runs the specs through ts-node's hook.
+  t.is(typeScriptLoader(), 'hook');
+});
+
+/** The 1-based line of this file that contains `text`. */
+function lineOfThisFile(text: string): number {
+  const index = fs
+    .readFileSync(__filename, 'utf8')
+    .split('\n')
+    .findIndex((line) => line.includes(text));
+  if (index === -1) throw new Error(`${text} is not in ${__filename}`);
+  return index + 1;
+}
+
+const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
+
+test.serial(
+  "a throwing shard function's stack names this file and the line of the throw",
+  async (t) => {
+    const reading = fromRange(4, 1)
+      .forEach((x: number) => {
+        if (x === 2) throw new RangeError('two is not allowed here');
+        return x;
+      })
+      .take(4);
+    const error = await t.throwsAsync(within(reading, 'a throwing forEach'), {
+      instanceOf: ShardError,
+    });
+    const cause = error?.cause as Error;
+    const throwLine = lineOfThisFile("throw new RangeError('two is not allowed here')");
+    t.regex(
+      String(cause.stack),
+      new RegExp(`\\n\\s+at .*${escape(__filename)}:${throwLine}:\\d+`),
+      "the cause's stack names the line of the throw",
+    );
+    // The ShardError itself shows where the read was started.
+    const readLine = lineOfThisFile('const reading = fromRange(4, 1)');
+    t.regex(
+      String(error?.stack),
+      new RegExp(`\\n\\s+at .*${escape(__filename)}:(${readLine}|${readLine + 5}):\\d+`),
+      "the ShardError's stack names the call that started the read",
+    );
+  },
+);
+
+test.serial(
+  'a function in a JavaScript file: its stack names the file, line and column',
+  async (t) => {
+    const outcome = await runNode([path.join(FIXTURES, 'ship-throws.js')], { cwd: TMP });
+    t.is(outcome.code, 0, outcome.stderr);
+    const { stack } = JSON.parse(outcome.stdout) as { stack: string };
+    const file = path.join(FIXTURES, 'ship-throws.js');
+    const lines = fs.readFileSync(file, 'utf8').split('\n');
+    const line = lines.findIndex((l) => l.includes("throw new Error('odd')")) + 1;
+    const column = (lines[line - 1] ?? '').indexOf('new Error') + 1;
+    t.regex(stack, new RegExp(`\\n\\s+at .*${escape(file)}:${line}:${column}\\)`), stack);
+  },
+);

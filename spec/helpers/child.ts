@@ -23,19 +23,21 @@ export interface RunNodeOptions {
   readonly capMs?: number;
   /** Called with all of stdout so far whenever more arrives. */
   readonly onStdout?: (stdout: string, child: ChildProcess) => void;
+  /** The child's working directory (default: the repository root). */
+  readonly cwd?: string;
 }
 
 /**
- * Runs `node ...args` from the repository root. Resolves when the child has
+ * Runs `node ...args` from the repository root (or `options.cwd`). Resolves when the child has
  * ended (rejects only if it could not be started).
  */
 export function runNode(
   args: readonly string[],
   options: RunNodeOptions = {},
 ): Promise<ChildOutcome> {
-  const { capMs = HANG_CAP_MS, onStdout } = options;
+  const { capMs = HANG_CAP_MS, onStdout, cwd = ROOT } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     let hung = false;

@@ -40,30 +40,70 @@ function frameFile(name: string | null | undefined): string | undefined {
 
 const isOwn = (file: string): boolean => OWN_DIRS.some((dir) => file.startsWith(dir));
 
+/** The frames of the current stack below `below`, as V8's call sites. */
+function callSites(below: (...args: never[]) => unknown): NodeJS.CallSite[] {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  try {
+    Error.stackTraceLimit = 64;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, below);
+    return (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+}
+
+/** The user's frames among `sites`: outside pariter's own code and Node's. */
+function userSites(sites: readonly NodeJS.CallSite[]): NodeJS.CallSite[] {
+  return sites.filter((site) => {
+    const file = frameFile(site.getFileName());
+    return file !== undefined && !isOwn(file);
+  });
+}
+
 /**
  * The first frame of the current stack whose file is outside pariter's own
  * code, or undefined (a REPL, `node -e`).
  */
 export function callerSite(): CallSiteInfo | undefined {
+  const site = userSites(callSites(callerSite))[0];
+  if (!site) return undefined;
+  return {
+    file: frameFile(site.getFileName()) ?? '',
+    line: site.getLineNumber() ?? 1,
+    column: site.getColumnNumber() ?? 1,
+  };
+}
+
+/**
+ * Records the current stack (cheaply: V8 formats it only when read) and
+ * returns a function that prints its user frames as stack lines, source
+ * mapped as the process maps its own stacks, for an error raised later,
+ * asynchronously, on behalf of this call.
+ */
+export function recordCallers(): () => string {
   const limit = Error.stackTraceLimit;
-  const prepare = Error.prepareStackTrace;
-  let sites: NodeJS.CallSite[] = [];
+  const holder: { stack?: string } = {};
   try {
     Error.stackTraceLimit = 64;
-    Error.prepareStackTrace = (_error, callSites) => callSites;
-    const holder: { stack?: unknown } = {};
-    Error.captureStackTrace(holder, callerSite);
-    sites = (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
+    Error.captureStackTrace(holder, recordCallers);
   } finally {
     Error.stackTraceLimit = limit;
-    Error.prepareStackTrace = prepare;
   }
-  for (const site of sites) {
-    const file = frameFile(site.getFileName());
-    if (file === undefined || isOwn(file)) continue;
-    return { file, line: site.getLineNumber() ?? 1, column: site.getColumnNumber() ?? 1 };
-  }
-  return undefined;
+  let printed: string | undefined;
+  return () =>
+    (printed ??= (holder.stack ?? '')
+      .split('\n')
+      .filter((line) => {
+        const at = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/.exec(line);
+        const file = at ? frameFile(at[1]) : undefined;
+        return file !== undefined && !isOwn(file);
+      })
+      .slice(0, 8)
+      .join('\n'));
 }
 
 /**

@@ -42,7 +42,8 @@ function babelHelper(name: string): unknown {
 /** An object on which any path of property reads and `++` works: `c.b[3][1]++`. */
 function sink(): unknown {
   return new Proxy({} as Record<PropertyKey, unknown>, {
-    get: (target, key) => (target[key] ??= sink()),
+    // Symbols (`Symbol.toPrimitive`) stay plain, so that `sink.s[0]++` is NaN, not an error.
+    get: (target, key) => (typeof key === 'symbol' ? undefined : (target[key] ??= sink())),
   });
 }
 
@@ -83,7 +84,7 @@ export function isCompilerName(name: string): boolean {
   return (
     COVERAGE.test(name) ||
     IMPORT_ALIAS.test(name) ||
-    name.startsWith('__') ||
+    (name.startsWith('__') && name !== '__dirname' && name !== '__filename') ||
     /^_interopRequire/.test(name) ||
     BABEL_HELPER.test(name)
   );

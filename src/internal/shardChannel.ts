@@ -50,6 +50,8 @@ export interface RunScope {
   demanded(shard: number): boolean;
   /** Resolves at the next message of any of the run's shards. */
   changed(): Promise<void>;
+  /** The user's stack frames that started the run, as stack lines (none when unknown). */
+  readonly startedBy?: () => string;
 }
 
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */
@@ -205,6 +207,10 @@ export class ShardChannel {
     if (this.failure || this.closed) return;
     clearTimeout(this.portClosed);
     this.failure = failure;
+    // The error is raised from a message; the user's code that started the
+    // read is what its stack should show.
+    const startedBy = this.scope.startedBy?.();
+    if (startedBy) failure.stack = `${failure.stack ?? ''}\n${startedBy}`;
     debug(
       () =>
         `shard ${this.origin.shard} of ${this.origin.iterator} failed: ${failure.message} (${describeError(failure.cause)})`,

@@ -9,6 +9,7 @@
 import { UsageError } from '../errors';
 import { attachTogether } from './actorLink';
 import { debug, describeError } from './debug';
+import { recordCallers } from './callerPath';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import {
@@ -67,6 +68,8 @@ export class ShardRun implements RunScope {
   private readonly id = ++runCount;
   private started = false;
   private readonly onAbort = (): void => this.abort();
+  /** The user's frames that started the run, for a `ShardError`'s stack. */
+  readonly startedBy = recordCallers();
 
   /**
    * @throws the signal's reason when `signal` has already aborted (nothing

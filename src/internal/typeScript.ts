@@ -5,6 +5,7 @@
  * by registering ts-node.
  */
 import { createRequire } from 'node:module';
+import * as path from 'node:path';
 
 /** A TypeScript file: `.ts`, `.mts`, `.cts`, `.tsx`. */
 export const TYPESCRIPT_FILE = /\.[cm]?tsx?$/;
@@ -43,9 +44,10 @@ export function typeScriptLoader(
 }
 
 /**
- * Makes `require` of TypeScript work in this thread when it needs ts-node:
- * registers ts-node (transpile-only), found from `from` first, then from
- * pariter. Returns the loader in use.
+ * Makes `require` of the TypeScript module `from` work in this thread when
+ * it needs ts-node: registers ts-node (transpile-only, with the tsconfig
+ * nearest to `from`), found from `from` first, then from pariter. Returns the
+ * loader in use.
  *
  * @throws Error when ts-node is needed and cannot be found, saying to install it
  */
@@ -53,12 +55,16 @@ export function prepareTypeScript(from: string): TypeScriptLoader {
   const loader = typeScriptLoader();
   if (loader !== 'ts-node') return loader;
   for (const base of [from, __filename]) {
+    let tsNode: { register(options: object): unknown };
     try {
-      createRequire(base)('ts-node/register/transpile-only');
-      return loader;
+      tsNode = createRequire(base)('ts-node') as typeof tsNode;
     } catch (error) {
       if ((error as { code?: unknown }).code !== 'MODULE_NOT_FOUND') throw error;
+      continue;
     }
+    // The module's own tsconfig.json, wherever the process was started.
+    tsNode.register({ transpileOnly: true, projectSearchDir: path.dirname(from) });
+    return loader;
   }
   throw new Error(
     `Loading the TypeScript module ${from} needs Node's own TypeScript support (Node 22.6 or later) or ts-node: install ts-node (npm install --save-dev ts-node)`,
