@@ -23,6 +23,8 @@ export interface RunNodeOptions {
   readonly capMs?: number;
   /** Called with all of stdout so far whenever more arrives. */
   readonly onStdout?: (stdout: string, child: ChildProcess) => void;
+  /** Variables added to this process's environment for the child. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -33,9 +35,13 @@ export function runNode(
   args: readonly string[],
   options: RunNodeOptions = {},
 ): Promise<ChildOutcome> {
-  const { capMs = HANG_CAP_MS, onStdout } = options;
+  const { capMs = HANG_CAP_MS, onStdout, env } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    });
     let stdout = '';
     let stderr = '';
     let hung = false;
