@@ -10,6 +10,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as zlib from 'node:zlib';
+import { parseArgs } from 'node:util';
 
 /** How much sample log to write. */
 export interface SampleOptions {
@@ -164,4 +165,42 @@ export function writeSampleLogs(dir: string, options: SampleOptions = {}): strin
     fs.writeFileSync(file, zlib.gzipSync(text));
     return file;
   });
+}
+
+/**
+ * From the command line, writes a sample into a folder:
+ * `node dist/examples/sampleLogs.js DIR [--files N] [--lines N] [--seed N]`.
+ */
+function main(argv: readonly string[]): void {
+  const { values, positionals } = parseArgs({
+    args: [...argv],
+    options: {
+      files: { type: 'string', default: String(SAMPLE_DEFAULTS.files) },
+      lines: { type: 'string', default: String(SAMPLE_DEFAULTS.linesPerFile) },
+      seed: { type: 'string', default: String(SAMPLE_DEFAULTS.seed) },
+    },
+    allowPositionals: true,
+  });
+  const dir = positionals[0];
+  if (dir === undefined || positionals.length > 1) {
+    throw new Error(
+      'usage: node dist/examples/sampleLogs.js DIR [--files N] [--lines N] [--seed N]',
+    );
+  }
+  fs.mkdirSync(dir, { recursive: true });
+  const files = writeSampleLogs(dir, {
+    files: Number(values.files),
+    linesPerFile: Number(values.lines),
+    seed: Number(values.seed),
+  });
+  for (const file of files) console.log(file);
+}
+
+if (require.main === module) {
+  try {
+    main(process.argv.slice(2));
+  } catch (error) {
+    console.error((error as Error).message);
+    process.exitCode = 1;
+  }
 }

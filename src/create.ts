@@ -3,7 +3,7 @@ import { ArgumentRangeError, ArgumentTypeError } from './errors';
 import { ObservableFeed, overflowSettings, type OverflowOptions } from './internal/observableFeed';
 import { ParallelIterator, fedShards, type ShardTemplate } from './parallelIterator';
 import { checkContext, shipFunction } from './internal/shipping';
-import { openIterable, repeating } from './internal/sources';
+import { eagerOpener, repeating } from './internal/sources';
 import { checkOptions, describeValue, shardCount } from './internal/validate';
 
 /** Options of `fromItems` and `fromRange`. */
@@ -157,7 +157,11 @@ export function fromRange(n: number, shards?: number | SourceOptions): ParallelI
  * source text, seeing only `context`): write generators, file readers and
  * anything not cloneable that way. An array is copied to the worker. Any
  * other iterable or async iterable stays in the calling thread and feeds its
- * shard one item per request.
+ * shard one item per request. An async iterable's iterator is taken at this
+ * call (later runs take a new one), so an event-driven source such as a
+ * `readline.Interface` loses no line emitted before the first pull: call
+ * `fromIterators` right after creating it, in the same tick, as you would
+ * start a `for await` over it.
  *
  * @param sources - one source per shard
  * @param options - `repeat` (default false), `name`, `context` for function sources
@@ -210,12 +214,8 @@ export function fromIterators<T>(
         `Expected \`sources[${i}]\` to be an iterable, an async iterable or a function, got ${describeValue(source)}`,
       );
     }
-    return {
-      source: { kind: 'feed' },
-      repeat,
-      ops: [],
-      feed: () => repeating(() => openIterable(source, `sources[${i}]`), repeat),
-    };
+    const open = eagerOpener(source, `sources[${i}]`);
+    return { source: { kind: 'feed' }, repeat, ops: [], feed: () => repeating(open, repeat) };
   });
   const name = options.name ?? `fromIterators[shards=${sources.length}${repeatLabel(repeat)}]`;
   return new ParallelIterator<T>(name, templates);

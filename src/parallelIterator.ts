@@ -373,8 +373,8 @@ export class ParallelIterator<T> {
    * @example
    * ```ts
    * const it = fromRange(9, 3).repartition(2).forEach((x) => 2 * x);
-   * await it.getShard(0).take(9); // 0, 4, 6, 10, 12, 16 in some order
-   * await it.getShard(1).take(9); // 2, 8, 14 in some order
+   * await it.getShard(0).take(9); // [0, 6, 12, 4, 10, 16]
+   * await it.getShard(1).take(9); // [2, 8, 14]
    * ```
    */
   repartition(

@@ -25,6 +25,8 @@ export interface RunNodeOptions {
   readonly onStdout?: (stdout: string, child: ChildProcess) => void;
   /** The child's working directory (default: the repository root). */
   readonly cwd?: string;
+  /** Variables added to this process's environment for the child. */
+  readonly env?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -35,9 +37,13 @@ export function runNode(
   args: readonly string[],
   options: RunNodeOptions = {},
 ): Promise<ChildOutcome> {
-  const { capMs = HANG_CAP_MS, onStdout, cwd = ROOT } = options;
+  const { capMs = HANG_CAP_MS, onStdout, cwd = ROOT, env } = options;
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, args, {
+      cwd,
+      stdio: ['ignore', 'pipe', 'pipe'],
+      ...(env ? { env: { ...process.env, ...env } } : {}),
+    });
     let stdout = '';
     let stderr = '';
     let hung = false;

@@ -145,11 +145,11 @@ export class ShardRun implements RunScope {
   close(): Promise<void> {
     if (!this.closing) {
       this.runOptions.signal?.removeEventListener('abort', this.onAbort);
-      debug(() => `run ${this.id} stop${this.aborted ? ' (aborted)' : ''}`);
+      debug(() => `run ${this.id} stopping${this.aborted ? ' (aborted)' : ''}`);
     }
     this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(async () => {
       await Promise.all([...this.sharedValues.values()].map((value) => value.close()));
-      debug(() => `run ${this.id} stopped`);
+      debug(() => `run ${this.id} stopped: its threads are gone`);
       this.runOptions.onClose?.(this);
     });
     return this.closing;
@@ -204,8 +204,9 @@ type Step = () => unknown;
 function reader(run: ShardRun, step: Step): Puller<unknown> {
   let reading = false;
   const finish = async (error?: { e: unknown }): Promise<IteratorResult<unknown>> => {
+    const thrown = error ? { e: run.failure(error.e) } : undefined;
     await run.close();
-    if (error) throw run.failure(error.e);
+    if (thrown) throw thrown.e;
     if (run.aborted) throw run.aborted.reason;
     return DONE;
   };

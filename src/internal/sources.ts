@@ -105,3 +105,24 @@ export function itemsSource(items: readonly unknown[], repeat: boolean): Puller<
 export function functionSource(fn: () => unknown, repeat: boolean): Puller<unknown> {
   return repeating(() => openIterable(fn(), "a source function's result"), repeat);
 }
+
+/**
+ * Opens `value` the way {@link openIterable} does, but takes an async
+ * iterable's iterator now and hands that one to the first open: an
+ * event-driven source (a `readline.Interface`, `events.on(…)`) starts
+ * listening at once, so what it emits before the first pull is kept (its
+ * own iterator buffers it, pausing its input when it holds too much) and its
+ * end is seen. Later opens take a new iterator.
+ */
+export function eagerOpener(value: unknown, what: string): () => AnyIterator {
+  const v = value as Partial<AsyncIterable<unknown>> | null | undefined;
+  let first: AnyIterator | undefined =
+    v != null && typeof v[Symbol.asyncIterator] === 'function'
+      ? v[Symbol.asyncIterator]!()
+      : undefined;
+  return () => {
+    const iterator = first ?? openIterable(value, what);
+    first = undefined;
+    return iterator;
+  };
+}
