@@ -1,4 +1,5 @@
-import { inspect } from 'node:util';
+/// <reference lib="esnext.disposable" preserve="true" />
+// `[Symbol.asyncDispose]` below: the published declarations bring in the lib that declares it.
 import type { Observable } from 'rxjs';
 import type * as Rx from 'rxjs';
 import type { FlattenItem } from '../operators/flatten';
@@ -29,6 +30,7 @@ import {
   nonNegativeNumber,
   positiveInteger,
 } from './internal/validate';
+import { inspectCustom } from './internal/nodeShapes';
 
 /** @internal What one shard runs, before it is named. */
 export interface ShardTemplate {
@@ -627,7 +629,7 @@ export class ParallelIterator<T> {
   }
 
   /** @internal */
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return this.toString();
   }
 }

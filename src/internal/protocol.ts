@@ -9,11 +9,11 @@
  * here is a threads.js type: a shard worker gets its port with its
  * `workerData` (an actor's worker, by a threads.js control call).
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { DataPort } from './nodeShapes';
 
 /** The `workerData` of a shard worker: the worker's end of the shard's data channel. */
 export interface ShardWorkerData {
-  readonly port: MessagePort;
+  readonly port: DataPort;
 }
 
 /** A function shipped to a worker by its source text, or a reference to one. */

@@ -23,6 +23,7 @@
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
 import { ArgumentTypeError } from '../errors';
+import type { DataPort, ResourceLimits } from './nodeShapes';
 import type { ShardWorkerData } from './protocol';
 import { describeValue } from './validate';
 
@@ -90,7 +91,7 @@ function shardWorkerScript(): { file: string; eval: boolean } {
 /** A started shard worker, seen through its data port. */
 export interface ShardThread {
   /** The calling thread's end of the shard's data channel. */
-  readonly port: MessagePort;
+  readonly port: DataPort;
   /**
    * Called once if the worker exits other than by this shard's `terminate`
    * (for an actor, also when its handle terminates it), with the error the
@@ -112,7 +113,7 @@ export interface ShardThread {
 /** Options for a shard worker. */
 export interface ShardThreadOptions {
   /** Passed to `worker_threads` (heap limits for a worker). */
-  readonly resourceLimits?: import('node:worker_threads').ResourceLimits;
+  readonly resourceLimits?: ResourceLimits;
 }
 
 /** What pariter needs of a worker: Node's `Worker` events and threads.js's event-target surface. */
