@@ -151,6 +151,25 @@ test('stateful and moduleFn', (t) => {
   t.pass();
 });
 
+test('moduleFn infers from the module type', async (t) => {
+  type Square = typeof import('./fixtures/values-square');
+  const square = moduleFn<Square>('./spec/fixtures/values-square.ts');
+  expectTypeOf(square).toEqualTypeOf<(item: number) => Promise<number>>();
+  expectTypeOf(fromRange(4).forEach(square)).toEqualTypeOf<ParallelIterator<number>>();
+  expectTypeOf(
+    moduleFn<Square, 'negate'>('./spec/fixtures/values-square.ts', 'negate'),
+  ).toEqualTypeOf<(item: number) => Promise<number>>();
+  type Lengths = { default: (s: string) => Promise<number>; version: string };
+  expectTypeOf(moduleFn<Lengths>('./m.js')).toEqualTypeOf<(item: string) => Promise<number>>();
+  // Item and result types, and no type argument, work as before.
+  expectTypeOf(moduleFn<{ id: number }>('./m.js')).toEqualTypeOf<
+    (item: { id: number }) => Promise<unknown>
+  >();
+  expectTypeOf(moduleFn('./m.js', 'double')).toEqualTypeOf<(item: unknown) => Promise<unknown>>();
+  const squares: number[] = await fromRange(4, 1).forEach(square).take(4);
+  t.deepEqual(squares, [0, 1, 4, 9]);
+});
+
 test('transform infers', (t) => {
   expectTypeOf(
     fromRange(4)

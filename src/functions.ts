@@ -59,6 +59,15 @@ function isPath(specifier: string): boolean {
  * call and returns a promise. A module that cannot be found fails the run
  * with a `ShardError` whose cause names the calling file.
  *
+ * Types: give the module's type, `moduleFn<typeof import('./double')>(…)`,
+ * and the item and result types come from its default export; for a named
+ * export, give its name as a second type argument too:
+ * `moduleFn<typeof import('./double'), 'double'>('./double.js', 'double')`
+ * (TypeScript infers no type argument once one is given). Otherwise give the
+ * item and result types, `moduleFn<number, number>(…)`.
+ *
+ * @typeParam M - the module's type, `typeof import('…')`
+ * @typeParam K - the name of the function export to use (default `'default'`)
  * @param specifier - a path (absolute, relative, or `file:` URL) or a package name
  * @param exportName - the export to use (default `'default'`; a CommonJS
  *   module's `module.exports` serves as its default)
@@ -68,8 +77,19 @@ function isPath(specifier: string): boolean {
  * ```ts
  * // double.js, next to this file: exports.double = (x) => x * 2;
  * await fromRange(4).forEach(moduleFn('./double.js', 'double')).take(4); // [0, 4, 2, 6]
+ * // square.ts, next to this file: export default (x: number) => x * x;
+ * const square = moduleFn<typeof import('./square')>('./square.ts');
+ * await fromRange(4).forEach(square).take(4); // [0, 4, 1, 9], a number[]
  * ```
  */
+export function moduleFn<
+  M extends object = object,
+  K extends FunctionExports<M> = 'default' & FunctionExports<M>,
+>(specifier: [K] extends [never] ? never : string, exportName?: K): ModuleFn<M, K>;
+export function moduleFn<T = unknown, U = unknown>(
+  specifier: string,
+  exportName?: string,
+): (item: T) => Promise<U>;
 export function moduleFn<T = unknown, U = unknown>(
   specifier: string,
   exportName = 'default',
@@ -94,3 +114,17 @@ export function moduleFn<T = unknown, U = unknown>(
   };
   return Object.assign(fn, { [MODULE_FN]: [resolved, exportName, from] as const });
 }
+
+/** The names of the exports of module type `M` that are functions (of one item). */
+export type FunctionExports<M> = {
+  [K in keyof M]: M[K] extends (item: never) => unknown ? K : never;
+}[keyof M] &
+  string;
+
+/**
+ * What {@link moduleFn} gives for export `K` of module type `M`: a function
+ * of the export's first parameter, returning a promise of its result.
+ */
+export type ModuleFn<M, K extends keyof M> = M[K] extends (item: infer T) => infer U
+  ? (item: T) => Promise<Awaited<U>>
+  : never;

@@ -16,6 +16,7 @@ export type { ReadAheadOptions, SignalOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
 export type { LocalForEachOptions } from './localIterator';
 export { stateful, moduleFn } from './functions';
+export type { FunctionExports, ModuleFn } from './functions';
 export { fromActors, spawnActor } from './actors';
 export type { ActorHandle, ActorMethods } from './actors';
 export { getMetrics, MetricsContext, Timer } from './metrics';

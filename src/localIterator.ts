@@ -1,4 +1,3 @@
-import { inspect } from 'node:util';
 import { Observable, type OperatorFunction } from 'rxjs';
 import { ArgumentTypeError, UsageError } from './errors';
 import { isPromiseLike } from './internal/promises';
@@ -11,6 +10,7 @@ import {
   nonNegativeInteger,
   positiveInteger,
 } from './internal/validate';
+import { inspectCustom } from './internal/nodeShapes';
 import { callableOf, type Callable, type ForEachOptions, type ItemFn } from './internal/options';
 
 /** Options of `LocalIterator.forEach`. */
@@ -485,7 +485,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   }
 
   /** @internal */
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return this.toString();
   }
 }

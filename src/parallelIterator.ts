@@ -1,4 +1,5 @@
-import { inspect } from 'node:util';
+/// <reference lib="esnext.disposable" preserve="true" />
+// `[Symbol.asyncDispose]` below: the published declarations bring in the lib that declares it.
 import type { MessagePort } from 'node:worker_threads';
 import type { Observable } from 'rxjs';
 import type * as Rx from 'rxjs';
@@ -49,6 +50,7 @@ import {
   shardCount,
   signalOption,
 } from './internal/validate';
+import { inspectCustom, type DataPort } from './internal/nodeShapes';
 
 /** What feeds a set of shards from the calling thread: one per run. */
 interface Feed {
@@ -537,7 +539,7 @@ export class ParallelIterator<T> {
    * @throws UsageError when a shard is fed from this thread, or is an actor
    *   and `transfer` is not given
    */
-  describe(transfer?: MessagePort[]): ParallelDescription {
+  describe(transfer?: DataPort[]): ParallelDescription {
     for (const template of this.templates) {
       if (template.feed || (template.attach && !(transfer && template.connect))) {
         throw new UsageError(
@@ -561,7 +563,8 @@ export class ParallelIterator<T> {
   static fromDescription<T>(description: ParallelDescription): ParallelIterator<T> {
     const templates = description.templates.map(({ connector, ...template }): ShardTemplate => {
       if (!connector) return template;
-      const link = new ActorLink(connector);
+      // A description that crossed threads carries real ports.
+      const link = new ActorLink(connector as MessagePort);
       return { ...template, attach: () => link.attach() };
     });
     return new ParallelIterator<T>(description.name, templates, description.fromUnion);
@@ -731,7 +734,7 @@ export class ParallelIterator<T> {
   }
 
   /** @internal */
-  [inspect.custom](): string {
+  [inspectCustom](): string {
     return this.toString();
   }
 }

@@ -5,8 +5,8 @@
  * `LocalIterator`'s items come from. Kept apart so that none of those
  * modules imports another in a cycle.
  */
-import type { MessagePort } from 'node:worker_threads';
 import type { SharedMetrics } from '../metrics';
+import type { DataPort } from './nodeShapes';
 import type { OpSpec, SourceSpec } from './protocol';
 import type { Puller } from './pullPipeline';
 import type { ReadOptions, RunScope } from './shardChannel';
@@ -24,7 +24,7 @@ export interface ShardTemplate {
   /** For an actor's shard: opens a data port to the actor. */
   readonly attach?: () => Promise<ShardThread>;
   /** For an actor's shard: a new connector to the actor, for another thread. */
-  readonly connect?: () => MessagePort;
+  readonly connect?: () => DataPort;
 }
 
 /** @internal A shard's template as plain data (an actor's comes with a connector to it). */
@@ -32,7 +32,7 @@ export interface TemplateDescription {
   readonly source: SourceSpec;
   readonly repeat: boolean;
   readonly ops: readonly OpSpec[];
-  readonly connector?: MessagePort;
+  readonly connector?: DataPort;
 }
 
 /**
@@ -79,5 +79,5 @@ export interface LocalSource {
    * For a gather: how to rebuild it in another thread. With `transfer`, the
    * ports to move with the description (connectors to actors) are added to it.
    */
-  describe?(transfer?: MessagePort[]): GatherDescription;
+  describe?(transfer?: DataPort[]): GatherDescription;
 }

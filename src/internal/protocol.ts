@@ -10,21 +10,21 @@
  * its `workerData` and the others posted to it (an actor's worker, by a
  * threads.js control call).
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { DataPort } from './nodeShapes';
 
 /**
  * The `workerData` of a pooled shard worker: the worker's end of its first
  * shard's data channel (none for a thread started to replace one that died).
  */
 export interface ShardWorkerData {
-  readonly port?: MessagePort;
+  readonly port?: DataPort;
 }
 
 /** Calling thread → pooled shard worker (its `parentPort`): one more shard to serve. */
 export interface ToPoolThread {
   readonly type: 'attach';
   /** The worker's end of the shard's data channel. */
-  readonly port: MessagePort;
+  readonly port: DataPort;
 }
 
 /**
@@ -216,7 +216,7 @@ export function deserializeError(data: SerializedError): Error {
  * from the same thread asks.
  */
 export type ToActor =
-  | { readonly type: 'attach'; readonly reader: number; readonly port: MessagePort }
+  | { readonly type: 'attach'; readonly reader: number; readonly port: DataPort }
   | { readonly type: 'release'; readonly reader: number };
 
 /** A custom actor → a reader: the first message on a run's data port. */

@@ -5,10 +5,10 @@
  * of a batch when `batchMs` > 0), buffers what arrives, feeds `feed` sources,
  * and turns every failure into a {@link ShardError}.
  */
-import type { MessagePort } from 'node:worker_threads';
 import { ClosedError, ShardError, UsageError, type ShardErrorOrigin } from '../errors';
 import { ActorGoneError } from './actorLink';
 import { debug, describeError } from './debug';
+import type { DataPort } from './nodeShapes';
 import { isPromiseLike } from './promises';
 import {
   deserializeError,
@@ -94,7 +94,7 @@ export const END: unique symbol = Symbol('end');
 
 export class ShardChannel {
   private thread: ShardThread | undefined;
-  private port: MessagePort | undefined;
+  private port: DataPort | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
   private ended = false;

@@ -4,7 +4,7 @@
  * pipeline from its plan and answers requests on the shard's port, computing
  * no more than was asked.
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { DataPort } from './nodeShapes';
 import { isPromiseLike } from './promises';
 import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
 import { deserializeError, serializeError } from './protocol';
@@ -143,11 +143,7 @@ function watchUncaught(): void {
  * `onInit` is called when the shard's plan has arrived, before any item is
  * computed.
  */
-export function runShard(
-  port: MessagePort,
-  actorSource?: Puller<unknown>,
-  onInit?: () => void,
-): void {
+export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?: () => void): void {
   let feedSource: FeedSource | undefined;
   let failed = false;
   const send = (message: FromShard): void => port.postMessage(message);

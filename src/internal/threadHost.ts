@@ -26,6 +26,7 @@ import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:w
 import * as path from 'node:path';
 import { ArgumentTypeError, ShardError } from '../errors';
 import { ActorGoneError, ActorLink } from './actorLink';
+import type { DataPort, ResourceLimits } from './nodeShapes';
 import { ThreadPool, type PoolWorker } from './pool';
 import type { ShardWorkerData, ToPoolThread } from './protocol';
 import { describeValue } from './validate';
@@ -100,7 +101,7 @@ function shardWorkerScript(): { file: string; eval: boolean } {
  */
 export interface ShardThread {
   /** The calling thread's end of the shard's data channel. */
-  readonly port: MessagePort;
+  readonly port: DataPort;
   /**
    * Called once if the thread dies while it serves this shard (for an actor,
    * also when its handle terminates it), with the error the worker reported,

@@ -61,7 +61,7 @@ function actorReaders(source: () => Puller<unknown>): (connector: MessagePort) =
   return (connector) => {
     connector.on('message', (message: ToActor) => {
       if (message.type === 'attach') {
-        attach(connector, message.reader, message.port);
+        attach(connector, message.reader, message.port as MessagePort); // a real port, moved here
       } else if (holder?.connector === connector && holder.reader === message.reader) {
         holder = undefined;
       }
