@@ -259,7 +259,7 @@ class Spawned {
  */
 function spawnPoolWorker(
   first: MessagePort | undefined,
-  resourceLimits: import('node:worker_threads').ResourceLimits | undefined,
+  resourceLimits: ResourceLimits | undefined,
 ): PoolWorker {
   const script = shardWorkerScript();
   const workerData: ShardWorkerData = first ? { port: first } : {};
