@@ -24,8 +24,8 @@
  */
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
-import { ArgumentTypeError, ShardError } from '../errors';
-import { ActorGoneError, ActorLink } from './actorLink';
+import { ArgumentTypeError, ShardError, UsageError } from '../errors';
+import { ActorLink } from './actorLink';
 import type { DataPort, ResourceLimits } from './nodeShapes';
 import { ThreadPool, type PoolWorker } from './pool';
 import type { ShardWorkerData, ToPoolThread } from './protocol';
@@ -332,7 +332,7 @@ export interface ActorThread {
    * A new connector to the actor, to be transferred to another thread that
    * reads it (an `ActorLink` there).
    *
-   * @throws ActorGoneError when its worker has exited or was terminated
+   * @throws UsageError when its worker has exited or was terminated
    */
   connector(): MessagePort;
   /** Stops the actor's worker. */
@@ -390,10 +390,11 @@ async function startActor(spawned: Spawned, what: string): Promise<ActorThread> 
         spawned.call('invoke', method, withTransfer(args, transfer)),
       attach: () => link.attach(),
       connector: () => {
-        if (spawned.hasExited())
-          throw new ActorGoneError(
-            "the actor's worker has exited or was terminated; spawn a new actor to read on",
+        if (spawned.hasExited()) {
+          throw new UsageError(
+            "An iterator over this actor cannot be sent: the actor's worker has exited or was terminated; spawn a new actor",
           );
+        }
         return connector();
       },
       terminate: () => spawned.terminate(),

@@ -7,6 +7,11 @@
  * reading them, and the local functions by their source text — and the
  * receiving thread reads it with workers of its own, a cold run like any
  * gather, so each reader reads its own copy.
+ *
+ * An actor's constructor and method arguments cross the same way
+ * ({@link encodeArgs}), and there an iterator over actors can cross too: each
+ * actor shard is described by a new connector port to the actor, moved with
+ * the call, through which the receiving thread asks the actor for its runs.
  */
 import type { MessagePort } from 'node:worker_threads';
 import { UsageError } from '../errors';
