@@ -12,11 +12,15 @@ export { ParallelIterator } from './parallelIterator';
 import './internal/transfer';
 export type { ReadAheadOptions } from './parallelIterator';
 export { LocalIterator } from './localIterator';
+export type { LocalFromOptions, LocalForEachOptions } from './localIterator';
+export type { LocalSourceInput } from './internal/callerSources';
+export { NOT_READY } from './notReady';
+export type { NotReady } from './notReady';
 export { stateful, moduleFn } from './functions';
 export { fromActors, spawnActor } from './actors';
 export type { ActorHandle, ActorMethods } from './actors';
-export { getMetrics, MetricsContext, Timer } from './metrics';
-export type { ShardHandle } from './metrics';
+export { getMetrics, MetricsContext, SharedMetrics, Timer } from './metrics';
+export type { SavedMetrics, SavedTimer, ShardHandle } from './metrics';
 export type { UnionOptions } from './internal/localSources';
 export type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';
 export {

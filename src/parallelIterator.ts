@@ -12,7 +12,7 @@ import type {
   ShardTemplate,
 } from './internal/iteratorTypes';
 import type { Callable, ContextOptions, ForEachOptions, ItemFn } from './internal/options';
-import type { OpSpec, SourceSpec } from './internal/protocol';
+import type { OpSpec } from './internal/protocol';
 import type { Puller } from './internal/pullPipeline';
 import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
 
@@ -421,11 +421,16 @@ export class ParallelIterator<T> {
     );
     const source: LocalSource = {
       metrics,
+      started: () => puller !== undefined,
       open: () => {
         if (!puller) {
           run = new ShardRun(this.setups(chosen), options, (done) => this.runs.delete(done));
           this.runs.add(run);
-          puller = READERS[read](run, (index) => (metrics.get().currentActor = handles[index]));
+          puller = READERS[read](run, (index) => {
+            const actor = handles[index];
+            source.actor = actor;
+            metrics.get().currentActor = actor;
+          });
         }
         return puller;
       },
@@ -554,7 +559,17 @@ export class ParallelIterator<T> {
    */
   take(n: number): Promise<T[]> {
     nonNegativeInteger('n', n);
-    return this.gatherSync().take(n);
+    return this.readOnce((local) => local.take(n));
+  }
+
+  /** Reads a fresh `gatherSync()` with `read`, then stops its run. */
+  private async readOnce<R>(read: (local: LocalIterator<T>) => Promise<R>): Promise<R> {
+    const local = this.gatherSync();
+    try {
+      return await read(local);
+    } finally {
+      await local.return();
+    }
   }
 
   /**
@@ -569,7 +584,7 @@ export class ParallelIterator<T> {
    */
   show(n = 20): Promise<void> {
     nonNegativeInteger('n', n);
-    return this.gatherSync().show(n);
+    return this.readOnce((local) => local.show(n));
   }
 
   /**

@@ -6,7 +6,7 @@
  * {@link Puller}; any failure or the end of reading stops every worker of the
  * run.
  */
-import { UsageError } from '../errors';
+import { concurrentRead } from './concurrentRead';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import {
@@ -153,7 +153,7 @@ function reader(run: ShardRun, step: Step): Puller<unknown> {
     next: () => {
       if (reading) {
         return Promise.reject(
-          new UsageError(
+          concurrentRead(
             'A gather is read by one consumer at a time: wait for the pending pull (of this iterator or one derived from it) before pulling again',
           ),
         );
