@@ -323,6 +323,8 @@ test.serial(
     const d = tracked([10, 20], true);
     for await (const x of fromIterators([c.source(), d.source()]).gatherAsync()) if (x === 2) break;
     await baseline.assertBackToBaseline(t, 'after break');
-    t.deepEqual([c.state.closed, d.state.closed], [1, 1], 'break');
+    t.is(c.state.closed, 1, 'break');
+    // A generator never pulled has not started: its finally has nothing to run.
+    t.is(d.state.closed, d.state.pulled > 0 ? 1 : 0, 'break, the other shard');
   },
 );
