@@ -151,11 +151,15 @@ test.serial('repartition stops all workers (old and new) afterwards', async (t) 
   );
   await assertBackToBaseline(t, 'after exhausting a repartition');
   // Stopping early.
-  t.is((await within(it.gatherAsync().take(3), 'take(3)')).length, 3);
-  await assertBackToBaseline(t, 'after take(3) of a repartition');
+  const early = it.gatherAsync();
+  t.is((await within(early.take(3), 'take(3)')).length, 3);
+  await early.return();
+  await assertBackToBaseline(t, 'after take(3) and return() of a repartition');
   // One shard only.
-  t.is((await within(it.getShard(1).take(2), 'getShard(1).take(2)')).length, 2);
-  await assertBackToBaseline(t, 'after getShard(1).take(2) of a repartition');
+  const one = it.getShard(1);
+  t.is((await within(one.take(2), 'getShard(1).take(2)')).length, 2);
+  await one.return();
+  await assertBackToBaseline(t, 'after getShard(1).take(2) and return() of a repartition');
   // close() while reading an infinite source.
   const endless = fromRange(6, { numShards: 2, repeat: true }).repartition(3);
   const local = endless.gatherSync();

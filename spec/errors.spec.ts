@@ -265,7 +265,8 @@ test.serial('after the errors, no worker is left and a fresh run works', async (
   const it = fromRange(4, 2).forEach((x) => x + 1);
   t.deepEqual(await within(it.take(4), 'take(4)'), [1, 3, 2, 4]);
   t.deepEqual(
-    (await within(it.gatherAsync().take(4), 'gatherAsync().take(4)')).sort(),
+    // Reading past the end exhausts the iterator, which stops its run.
+    (await within(it.gatherAsync().take(5), 'gatherAsync().take(5)')).sort(),
     [1, 2, 3, 4],
   );
   t.deepEqual(await within(it.getShard(1).take(4), 'getShard(1).take(4)'), [3, 4]);

@@ -468,7 +468,9 @@ for (const kind of ['never', 'busy'] as const) {
         await assertClean(t, `${reader}: after return() with a pending pull`);
       }
       // take(n) that returns while another shard's request is still pending.
-      const taken = await within(stuck(kind).gatherAsync().take(4), 'gatherAsync().take(4)');
+      const early = stuck(kind).gatherAsync();
+      const taken = await within(early.take(4), 'gatherAsync().take(4)');
+      await within(early.return(), 'return() after take(4)');
       t.deepEqual(
         taken.filter((x) => x < 3),
         [0, 1, 2],
@@ -479,7 +481,9 @@ for (const kind of ['never', 'busy'] as const) {
       );
       await assertClean(t, 'after gatherAsync().take(4)');
       // A read-ahead request (numAsync 2) is pending on the stuck item when take returns.
-      t.deepEqual(await within(stuck(kind).getShard(1, { numAsync: 2 }).take(1), 'take(1)'), [3]);
+      const ahead = stuck(kind).getShard(1, { numAsync: 2 });
+      t.deepEqual(await within(ahead.take(1), 'take(1)'), [3]);
+      await within(ahead.return(), 'return() after take(1)');
       await assertClean(t, 'after getShard(1, { numAsync: 2 }).take(1)');
       // An Observable consumer that gives up (takeUntil) while a pull is pending:
       // after its third item, the fourth (item 4) never comes.

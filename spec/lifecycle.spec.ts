@@ -97,7 +97,10 @@ for (const repeat of [false, true]) {
 
         switch (stop) {
           case 'take':
+            // A LocalIterator's take leaves it usable; return() stops it.
             t.is((await within(local.take(3), 'take(3)')).length, 3);
+            t.is((await within(local.take(2), 'take(2)')).length, 2);
+            await local.return();
             break;
           case 'break': {
             let n = 0;

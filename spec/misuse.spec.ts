@@ -472,7 +472,7 @@ test.serial('LocalIterator methods: bad arguments fail at the call', async (t) =
       'type',
     ),
     ...each(
-      [0, -1, 1.5, NaN, '2', null, '+', Infinity],
+      [0, -1, NaN, '2', null, '+', Infinity],
       'union(other, { roundRobinWeights: [1, $] })',
       (v) => local.union(other, { roundRobinWeights: [1, v] }),
       'range',
@@ -726,15 +726,23 @@ for (const { name, run: start } of TWO_CONSUMERS) {
   );
 }
 
-test.serial('a union of a shard with itself reads it twice at once: a UsageError', async (t) => {
-  const self = fromRange(8, 2).getShard(0);
-  const union = self.union(self);
-  await t.throwsAsync(within(readAll(union), 'the union of a shard with itself'), {
-    instanceOf: UsageError,
-  });
-  await within(union.return(), 'union.return()');
-  await assertBackToBaseline(t, 'after the union with itself');
-});
+test.serial(
+  'a union of a shard with itself is a UsageError at the call, and starts nothing',
+  async (t) => {
+    const self = fromRange(8, 2).getShard(0);
+    t.throws(() => self.union(self), { instanceOf: UsageError });
+    t.throws(() => self.union(self.forEach((x) => x)), { instanceOf: UsageError });
+    await assertBackToBaseline(t, 'after the refused unions');
+    // The class: take() of a union that fails with a misuse stops what it started.
+    const [a, b] = self.duplicate(2) as [LocalIterator<number>, LocalIterator<number>];
+    const union = a.union(b);
+    const pending = union.next();
+    await t.throwsAsync(union.take(2), { instanceOf: UsageError }, 'a second reader meanwhile');
+    t.false((await within(pending, 'the first read')).done, 'the first reader keeps its run');
+    await within(union.return(), 'union.return()');
+    await assertBackToBaseline(t, 'after the union of copies');
+  },
+);
 
 // --- close() during a pull ---------------------------------------------------------------
 

@@ -448,6 +448,15 @@ function byShard(pairs: ReadonlyArray<[unknown, unknown]>, numShards: number): u
 
 let baseline = 0;
 
+/** Reads up to `n` items, then stops the run (a LocalIterator's take leaves it usable). */
+async function takeAndReturn<T>(local: LocalIterator<T>, n: number): Promise<T[]> {
+  try {
+    return await local.take(n);
+  } finally {
+    await local.return();
+  }
+}
+
 test.before(async () => {
   await fromRange(2).take(2);
   baseline = await threadsSettle(threadCount());
@@ -570,7 +579,7 @@ test.serial('repeat: true with take(n) gives the model’s first n items', async
           case 'gatherAsync': {
             const { numAsync, batchMs } = c.reader;
             const local = it.gatherAsync({ numAsync, batchMs }).zipWithSourceActor();
-            const got = byShard(await local.take(n), c.source.numShards);
+            const got = byShard(await takeAndReturn(local, n), c.source.numShards);
             // Each shard's items are a prefix of that shard's infinite stream.
             got.forEach((items, s) =>
               deepStrictEqual(items, (model[s] as unknown[]).slice(0, items.length), where),
@@ -584,7 +593,7 @@ test.serial('repeat: true with take(n) gives the model’s first n items', async
           }
           case 'batchAcrossShards':
             deepStrictEqual(
-              await it.batchAcrossShards().take(n),
+              await takeAndReturn(it.batchAcrossShards(), n),
               modelBatchAcrossShards(model).slice(0, n),
               where,
             );
@@ -592,7 +601,7 @@ test.serial('repeat: true with take(n) gives the model’s first n items', async
           case 'getShard': {
             const index = c.reader.index % c.source.numShards;
             deepStrictEqual(
-              await it.getShard(index, { numAsync: c.reader.numAsync }).take(n),
+              await takeAndReturn(it.getShard(index, { numAsync: c.reader.numAsync }), n),
               (model[index] as unknown[]).slice(0, n),
               where,
             );

@@ -157,6 +157,29 @@ test.serial('what cannot cross fails with a UsageError at the call, without a ha
   await assertBackToBaseline(t, 'after the failed sends');
 });
 
+test.serial(
+  'a LocalIterator that was read from cannot be sent: a UsageError, and its run stops',
+  async (t) => {
+    await withSumWorkers(1, async ([worker]) => {
+      if (!worker) return void t.fail('a worker');
+      const local = fromRange(10, 2).gatherSync();
+      t.deepEqual(await within(local.take(2), 'take(2)'), [0, 5]);
+      const derived = local.forEach((x) => x * 2);
+      for (const started of [local, derived]) {
+        await t.throwsAsync(
+          async () => within(worker.collect(started), 'sending a started iterator'),
+          { instanceOf: UsageError, message: /once it was read from/ },
+        );
+      }
+      await assertBackToBaseline(t, 'the original run keeps no thread');
+      t.deepEqual(await local.take(2), [], 'it was stopped');
+      // Sent before its first read, a gather is read there from the start.
+      t.is(await within(worker.sum(fromRange(10, 2).gatherSync()), 'sum'), 45);
+    });
+    await assertBackToBaseline(t, 'after the sends');
+  },
+);
+
 test.serial('every thread is gone at the end', async (t) => {
   await assertBackToBaseline(t, 'at the end of transfer.spec.ts');
 });

@@ -1,7 +1,21 @@
 import { Observable, type OperatorFunction } from 'rxjs';
+import type { FlattenItem } from '../operators/flatten';
+import { shuffle } from '../operators/shuffle';
 import { ArgumentTypeError, UsageError } from './errors';
-import { isPromiseLike } from './internal/promises';
+import { Backoff, waitingPuller } from './internal/backoff';
+import { concurrentRead, isConcurrentRead } from './internal/concurrentRead';
+import { callerSource, type LocalSourceInput } from './internal/callerSources';
+import type { LocalSource } from './internal/iteratorTypes';
+import {
+  duplicateSources,
+  unionSource,
+  type Input,
+  type UnionOptions,
+} from './internal/localSources';
+import { callableOf, type Callable, type ForEachOptions, type ItemFn } from './internal/options';
 import { openPipeline, type Pipeline } from './internal/pipeline';
+import { isPromiseLike } from './internal/promises';
+import { pullable } from './internal/pullStages';
 import type { Stage } from './internal/stages';
 import {
   checkOptions,
@@ -11,22 +25,49 @@ import {
   positiveInteger,
 } from './internal/validate';
 import { inspectCustom } from './internal/nodeShapes';
-import { callableOf, type Callable, type ForEachOptions, type ItemFn } from './internal/options';
+import { getMetrics, withMetrics, type SharedMetrics } from './metrics';
+import { NOT_READY, type NotReady } from './notReady';
 
 /** Options of `LocalIterator.forEach`. */
 export type LocalForEachOptions = Omit<ForEachOptions, 'context'>;
-import type { FlattenItem } from '../operators/flatten';
-import { shuffle } from '../operators/shuffle';
-import type { LocalSource } from './internal/iteratorTypes';
-import { getMetrics, withMetrics, type SharedMetrics } from './metrics';
-import { duplicateSources, unionSource, type UnionOptions } from './internal/localSources';
 
-/** A stage whose function sees `metrics` through `getMetrics()`. */
-function measured(stage: Stage, metrics: SharedMetrics): Stage {
-  return stage.op === 'forEach' || stage.op === 'filter'
-    ? { ...stage, fn: withMetrics(metrics, stage.fn) }
-    : stage;
+/** Options of `LocalIterator.from`. */
+export interface LocalFromOptions {
+  /** The name in the printed chain, `LocalIterator[from[name]]` (default `source`). */
+  readonly name?: string;
 }
+
+/**
+ * A stage whose function sees the chain's metrics through `getMetrics()`,
+ * with the current item's source as `currentActor`, and is not called for
+ * {@link NOT_READY}.
+ */
+function measured(stage: Stage, source: LocalSource): Stage {
+  if (stage.op !== 'forEach' && stage.op !== 'filter') return stage;
+  const fn = withMetrics(source.metrics, stage.fn, () => source.actor);
+  return { ...stage, fn: (item: unknown) => (item === NOT_READY ? NOT_READY : fn(item)) };
+}
+
+const DONE = { done: true, value: undefined } as const;
+
+/** A `LocalIterator` as what a union or a copy reads. */
+function asInput(iterator: LocalIterator<unknown>): Input {
+  return {
+    next: () => iterator.poll(),
+    return: () => iterator.return(),
+    actor: () => iterator.source.actor,
+  };
+}
+
+/** How many `LocalIterator`s use each source: the last one collected closes it. */
+const users = new WeakMap<LocalSource, number>();
+
+/** Closes the source of `LocalIterator`s that were dropped without being closed. */
+const dropped = new FinalizationRegistry<LocalSource>((source) => {
+  const left = (users.get(source) ?? 1) - 1;
+  users.set(source, left);
+  if (left === 0) source.close().catch(() => undefined);
+});
 
 /**
  * A stream of items read in the calling thread: an `AsyncIterableIterator`
@@ -50,7 +91,7 @@ function measured(stage: Stage, metrics: SharedMetrics): Stage {
  * ```
  */
 export class LocalIterator<T> implements AsyncIterableIterator<T> {
-  private pipeline: Pipeline<T> | undefined;
+  private pipeline: Pipeline<T | NotReady> | undefined;
   private reading = false;
   private done = false;
 
@@ -62,10 +103,61 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
     readonly stages: readonly Stage[],
     /** @internal */
     readonly label: string,
-  ) {}
+  ) {
+    users.set(source, (users.get(source) ?? 0) + 1);
+    dropped.register(this, source, this);
+  }
 
   /**
-   * Pulls the next item.
+   * A `LocalIterator` over a source in the calling thread, like Ray's
+   * `LocalIterator` over a local generator (RLlib's replay buffers and
+   * queues): an iterable, an async iterable, a generator function (called on
+   * the first pull), or an Observable (subscribed on the first pull; items it
+   * pushes before they are read wait in order).
+   *
+   * The source may produce {@link NOT_READY} to say "nothing now": local
+   * transformations pass it on, a `union` moves on to its other inputs, and
+   * a consumer's read waits (polling, not spinning) for a real item.
+   * Closing the iterator (`return()`, `break`, an error, or its last user
+   * being garbage-collected) calls the source's `return()`, so a generator's
+   * `finally` runs, or unsubscribes from the Observable.
+   *
+   * @param source - the source
+   * @param options - `name`: printed as `LocalIterator[from[name]]` (default `source`)
+   * @returns the iterator
+   * @throws ArgumentTypeError when `source` is none of those, or `name` is not a string
+   * @example
+   * ```ts
+   * const local = LocalIterator.from(function* () { yield 1; yield NOT_READY; yield 2; }, { name: 'buffer' });
+   * String(local); // 'LocalIterator[from[buffer]]'
+   * await local.forEach((x) => x * 10).take(2); // [10, 20]
+   * ```
+   */
+  static from<T>(
+    source: LocalSourceInput<T | NotReady>,
+    options: LocalFromOptions = {},
+  ): LocalIterator<T> {
+    checkOptions(options, ['name']);
+    const name = options.name ?? 'source';
+    if (typeof name !== 'string') {
+      throw new ArgumentTypeError(`Expected \`name\` to be a string, got ${describeValue(name)}`);
+    }
+    return new LocalIterator<T>(callerSource(source), [], `from[${name}]`);
+  }
+
+  /**
+   * The chain's metrics from outside its functions, like Ray's
+   * `LocalIterator.shared_metrics`: `sharedMetrics.get()` is the
+   * {@link MetricsContext} that `getMetrics()` returns inside them (shared
+   * across a `union`), for reporting and checkpoints.
+   */
+  get sharedMetrics(): SharedMetrics {
+    return this.source.metrics;
+  }
+
+  /**
+   * Pulls the next item. A source that is not ready ({@link NOT_READY}) is
+   * polled again after a short pause until it has an item or ends.
    *
    * @returns the next item, or `{ done: true }` once the stream is exhausted
    *   (its workers are then stopped)
@@ -73,14 +165,59 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    *   of this iterator is still pending
    */
   next(): Promise<IteratorResult<T>> {
+    const busy = this.busy();
+    if (busy) return busy;
+    const first = this.pollOnce();
+    if (!isPromiseLike(first) && first.value !== NOT_READY) {
+      return Promise.resolve(first as IteratorResult<T>);
+    }
+    this.reading = true;
+    return this.untilReady(first).finally(() => (this.reading = false));
+  }
+
+  /**
+   * @internal
+   * One pull that passes {@link NOT_READY} on (for unions and copies).
+   */
+  poll(): Promise<IteratorResult<T | NotReady>> {
+    const busy = this.busy();
+    if (busy) return busy;
+    const first = this.pollOnce();
+    if (!isPromiseLike(first)) return Promise.resolve(first);
+    this.reading = true;
+    return Promise.resolve(first).finally(() => (this.reading = false));
+  }
+
+  /** A rejection when a pull is pending, `DONE` once closed, else undefined. */
+  private busy(): Promise<IteratorResult<never>> | undefined {
     if (this.reading) {
       return Promise.reject(
-        new UsageError(
+        concurrentRead(
           `${String(this)} is read by one consumer at a time: wait for the pending next() before calling it again`,
         ),
       );
     }
-    if (this.done) return Promise.resolve({ done: true, value: undefined });
+    if (this.done) return Promise.resolve(DONE);
+    return undefined;
+  }
+
+  private async untilReady(
+    first: IteratorResult<T | NotReady> | PromiseLike<IteratorResult<T | NotReady>>,
+  ): Promise<IteratorResult<T>> {
+    const backoff = new Backoff();
+    let next = first;
+    for (;;) {
+      const result = await next;
+      if (result.done || result.value !== NOT_READY) return result as IteratorResult<T>;
+      await backoff.wait();
+      if (this.done) return DONE;
+      next = this.pollOnce();
+    }
+  }
+
+  /** One pull: the result at once when the source has it in hand, else a promise. */
+  private pollOnce(): IteratorResult<T | NotReady> | Promise<IteratorResult<T | NotReady>> {
+    if (this.done) return DONE;
     if (this.stages.length === 0) {
       // Nothing to apply: an item the source already has is returned at once.
       let next: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>;
@@ -89,7 +226,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       } catch (error) {
         return this.fail(error);
       }
-      if (!isPromiseLike(next) && !next.done) return Promise.resolve(next as IteratorResult<T>);
+      if (!isPromiseLike(next) && !next.done) return next as IteratorResult<T>;
       return this.settle(next);
     }
     return this.pullNext();
@@ -98,57 +235,67 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   /** Finishes a pull whose source result is not yet an item in hand. */
   private async settle(
     next: IteratorResult<unknown> | PromiseLike<IteratorResult<unknown>>,
-  ): Promise<IteratorResult<T>> {
-    this.reading = true;
+  ): Promise<IteratorResult<T | NotReady>> {
     try {
-      const result = (await next) as IteratorResult<T>;
+      const result = (await next) as IteratorResult<T | NotReady>;
       if (!result.done) return result;
       await this.return();
-      return { done: true, value: undefined };
+      return DONE;
     } catch (error) {
       return await this.fail(error);
-    } finally {
-      this.reading = false;
     }
   }
 
   /** Pulls one item through the local transformations. */
-  private async pullNext(): Promise<IteratorResult<T>> {
-    this.reading = true;
+  private async pullNext(): Promise<IteratorResult<T | NotReady>> {
     try {
-      this.pipeline ??= openPipeline<T>(
-        this.source.open(),
-        this.stages.map((stage) => measured(stage, this.source.metrics)),
-      );
+      this.pipeline ??= this.openPipeline();
       const pulled = await this.pipeline.pull(1);
       if (pulled.done) {
         await this.return();
-        return { done: true, value: undefined };
+        return DONE;
       }
-      return { done: false, value: pulled.items[0] as T };
+      return { done: false, value: pulled.items[0] as T | NotReady };
     } catch (error) {
       return await this.fail(error);
-    } finally {
-      this.reading = false;
     }
+  }
+
+  private openPipeline(): Pipeline<T | NotReady> {
+    const stages = this.stages.map((stage) => measured(stage, this.source));
+    const source = this.source.open();
+    // Pull stages pass NOT_READY on; an RxJS operator cannot, so there the source waits for items.
+    return openPipeline(pullable(stages) ? source : waitingPuller(source), stages);
   }
 
   /** Ends the run on a failure, unless it was a second reader's misuse, then rethrows. */
   private async fail(error: unknown): Promise<never> {
-    if (!(error instanceof UsageError)) await this.return();
+    if (!isConcurrentRead(error)) await this.return();
     throw error;
   }
 
   /**
-   * Stops reading: the workers of this iterator's run are stopped.
+   * Stops reading: the workers of this iterator's run are stopped, and a
+   * source of `LocalIterator.from` is closed (its `return()` is called).
    *
    * @returns `{ done: true }` once they are gone
    */
   async return(): Promise<IteratorResult<T>> {
     this.done = true;
+    dropped.unregister(this);
     this.pipeline?.close();
     await this.source.close();
-    return { done: true, value: undefined };
+    return DONE;
+  }
+
+  /** Same as {@link LocalIterator.return}. */
+  close(): Promise<void> {
+    return this.return().then(() => undefined);
+  }
+
+  /** Same as {@link LocalIterator.close}, for `await using`. */
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** @returns this iterator */
@@ -360,10 +507,16 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       }
     }
     const inputs = [this, ...args] as LocalIterator<unknown>[];
+    const sources = new Set(inputs.map((input) => input.source));
+    if (sources.size < inputs.length) {
+      throw new UsageError(
+        `Expected the inputs of union() to be read from different sources, got ${String(this)} twice (or two iterators derived from one gather): an iterator is read by one consumer at a time; use duplicate() for copies`,
+      );
+    }
     const source = unionSource(
-      inputs,
+      inputs.map(asInput),
       options,
-      (input: LocalIterator<unknown>) => input.source.metrics,
+      inputs.map((input) => input.source.metrics),
     );
     return new LocalIterator<T | U>(
       source,
@@ -388,42 +541,41 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * ```
    */
   duplicate(n: number): LocalIterator<T>[] {
-    return duplicateSources(this, n, this.source.metrics).map(
+    return duplicateSources(asInput(this), n, this.source.metrics).map(
       (source, i) => new LocalIterator<T>(source, [], `${this.label}.duplicate[${i}]`),
     );
   }
 
   /**
-   * Reads up to `n` items, then stops the run's workers.
+   * Reads up to `n` items. As in Ray, the iterator stays usable: the next
+   * `take` (or `next()`) continues where this one stopped. The run stops
+   * when the stream is exhausted, on an error, on `return()`/`close()`, or
+   * when the iterator is garbage-collected unread.
    *
    * @param n - how many items at most, a non-negative integer
    * @returns the items read
    * @throws ArgumentRangeError for a bad `n`; ShardError when a shard failed
    * @example
    * ```ts
-   * await fromRange(4).gatherSync().take(3); // [0, 2, 1]
+   * const local = fromRange(4, 1).gatherSync();
+   * await local.take(2); // [0, 1]
+   * await local.take(2); // [2, 3]
    * ```
    */
   async take(n: number): Promise<T[]> {
     const count = nonNegativeInteger('n', n);
     const items: T[] = [];
-    try {
-      while (items.length < count) {
-        const result = await this.next();
-        if (result.done) break;
-        items.push(result.value);
-      }
-    } catch (error) {
-      // A second consumer's misuse must not end the first consumer's run.
-      if (!(error instanceof UsageError)) await this.return();
-      throw error;
+    while (items.length < count) {
+      const result = await this.next();
+      if (result.done) break;
+      items.push(result.value);
     }
-    await this.return();
     return items;
   }
 
   /**
-   * Prints up to `n` items with `console.log`, then stops the run's workers.
+   * Prints up to `n` items with `console.log`; like `take`, the iterator
+   * stays usable.
    *
    * @param n - how many items at most (default 20)
    * @throws ArgumentRangeError for a bad `n`; ShardError when a shard failed
@@ -469,7 +621,7 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
       };
       pump().catch((error: unknown) => {
         // A second subscription while the first reads: fail it, leave the first be.
-        misused = error instanceof UsageError;
+        misused = isConcurrentRead(error);
         if (!stopped) subscriber.error(error);
       });
       return () => {

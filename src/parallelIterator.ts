@@ -505,6 +505,7 @@ export class ParallelIterator<T> {
     );
     const source: LocalSource = {
       metrics,
+      started: () => puller !== undefined,
       open: () => {
         if (!puller) {
           const run = new ShardRun(this.setups(chosen), options, {
@@ -514,7 +515,11 @@ export class ParallelIterator<T> {
           });
           cell.run = run;
           this.runs.add(run);
-          puller = READERS[read](run, (index) => (metrics.get().currentActor = handles[index]));
+          puller = READERS[read](run, (index) => {
+            const actor = handles[index];
+            source.actor = actor;
+            metrics.get().currentActor = actor;
+          });
         }
         return puller;
       },
@@ -688,7 +693,20 @@ export class ParallelIterator<T> {
    */
   take(n: number, options: SignalOptions = {}): Promise<T[]> {
     nonNegativeInteger('n', n);
-    return this.gatherSync(options).take(n);
+    return this.readOnce((local) => local.take(n), options);
+  }
+
+  /** Reads a fresh `gatherSync()` with `read`, then stops its run. */
+  private async readOnce<R>(
+    read: (local: LocalIterator<T>) => Promise<R>,
+    options: SignalOptions = {},
+  ): Promise<R> {
+    const local = this.gatherSync(options);
+    try {
+      return await read(local);
+    } finally {
+      await local.return();
+    }
   }
 
   /**
@@ -703,7 +721,7 @@ export class ParallelIterator<T> {
    */
   show(n = 20): Promise<void> {
     nonNegativeInteger('n', n);
-    return this.gatherSync().show(n);
+    return this.readOnce((local) => local.show(n));
   }
 
   /**

@@ -125,7 +125,10 @@ const FIRSTS = [0, 2, 4, 6];
 /** One short run ending the given way; `wide` reads all four shards with gatherAsync. */
 const ENDINGS = {
   async take(i, wide) {
-    const items = wide ? await it.gatherAsync().take(1) : await it.take(1);
+    // A LocalIterator's take leaves it usable: return() stops its run.
+    const local = wide ? it.gatherAsync() : undefined;
+    const items = local ? await local.take(1) : await it.take(1);
+    await local?.return();
     check(items.length === 1, `take(1) gave ${JSON.stringify(items)}`);
     check(wide ? FIRSTS.includes(items[0]) : items[0] === 0, `take(1) gave ${items[0]}`);
   },

@@ -7,12 +7,17 @@ import { ArgumentRangeError, ArgumentTypeError } from '../errors';
 import { MetricsContext, SharedMetrics } from '../metrics';
 import type { LocalSource } from './iteratorTypes';
 import type { Puller } from './pullPipeline';
+import { NOT_READY } from '../notReady';
+import { Backoff } from './backoff';
 import { describeValue } from './validate';
 
-/** What a union reads: an async iterator that can be stopped. */
-interface Input {
+/** What a union or a copy reads: an async iterator that can be stopped, and the source of its last item. */
+export interface Input {
+  /** The next result; its value may be {@link NOT_READY}. */
   next(): Promise<IteratorResult<unknown>>;
   return(): Promise<unknown>;
+  /** The source (`currentActor`) of the item the last `next()` gave. */
+  actor(): unknown;
 }
 
 /** Options of `LocalIterator.union`. */
@@ -21,14 +26,29 @@ export interface UnionOptions {
   readonly deterministic?: boolean;
   /**
    * Items to take from each input per turn, one entry per input (this
-   * iterator first); `'*'` takes as many as that input has ready.
+   * iterator first), as in Ray: a positive number (a fractional `w` takes
+   * `floor(w)` or `floor(w) + 1` items, `w` on average), or `'*'`: whatever
+   * that input has ready now, possibly nothing, without waiting.
    */
   readonly roundRobinWeights?: ReadonlyArray<number | '*'>;
 }
 
-const DONE = { done: true, value: undefined } as const;
+/** A weight: items per turn, or `'*'`. */
+type Weight = number | '*';
 
-function weightsOf(count: number, options: UnionOptions): number[] {
+/** The most items a `'*'` input gives per turn of a deterministic union (as Ray's `max_pull`). */
+const STAR_MAX = 100;
+
+const DONE = { done: true, value: undefined } as const;
+const NOTHING_NOW = { done: false, value: NOT_READY } as const;
+
+/** Ray's randomised rounding: `floor(w)`, plus one with probability `w - floor(w)`. */
+function itemsThisTurn(weight: number): number {
+  const base = Math.floor(weight);
+  return weight - base > 0 && Math.random() < weight - base ? base + 1 : base;
+}
+
+function weightsOf(count: number, options: UnionOptions): Weight[] {
   const weights = options.roundRobinWeights;
   if (weights === undefined) return Array.from({ length: count }, () => 1);
   if (!Array.isArray(weights)) {
@@ -41,137 +61,202 @@ function weightsOf(count: number, options: UnionOptions): number[] {
       `Expected \`roundRobinWeights\` to be an array of one weight per input (${count}), got ${describeValue(weights)}`,
     );
   }
-  return weights.map((weight, i) => {
-    if (weight === '*') return Infinity;
-    if (typeof weight !== 'number' || !Number.isInteger(weight) || weight < 1) {
+  return weights.map((weight: unknown, i) => {
+    if (weight === '*') return '*';
+    if (typeof weight !== 'number' || !Number.isFinite(weight) || weight <= 0) {
       throw new ArgumentRangeError(
-        `Expected \`roundRobinWeights[${i}]\` to be a positive integer or '*', got ${describeValue(weight)}`,
+        `Expected \`roundRobinWeights[${i}]\` to be a positive number or '*', got ${describeValue(weight)}`,
       );
     }
     return weight;
   });
 }
 
-/** Alternates between the inputs, `weights[i]` items from input i per turn, none read ahead. */
-function deterministicPuller(inputs: Input[], weights: number[]): Puller<unknown> {
-  // '*' (Infinity) has no meaning without reading ahead: one item per turn.
-  const active = inputs.map((input, i) => {
-    const weight = weights[i] ?? 1;
-    return { input, weight: weight === Infinity ? 1 : weight };
-  });
+/** One input of a union: at most one pull in flight, and what it gave. */
+class Slot {
+  pending = false;
+  ready: { readonly result: IteratorResult<unknown>; readonly actor: unknown } | undefined;
+  error: { readonly error: unknown } | undefined;
+  private settled: Promise<void> | undefined;
+
+  constructor(
+    readonly input: Input,
+    readonly weight: Weight,
+    private readonly onSettle: () => void,
+  ) {}
+
+  /** Starts a pull unless one is in flight or its outcome is waiting. */
+  request(): Promise<void> {
+    if (!this.pending && !this.ready && !this.error) {
+      this.pending = true;
+      this.settled = this.input.next().then(
+        (result) => {
+          this.pending = false;
+          this.ready = { result, actor: this.input.actor() };
+          this.onSettle();
+        },
+        (error: unknown) => {
+          this.pending = false;
+          this.error = { error };
+          this.onSettle();
+        },
+      );
+    }
+    return this.settled ?? Promise.resolve();
+  }
+
+  /** Takes the outcome (throwing the input's error), if there is one. */
+  take(): { readonly result: IteratorResult<unknown>; readonly actor: unknown } | undefined {
+    if (this.error) throw this.error.error;
+    const ready = this.ready;
+    this.ready = undefined;
+    return ready;
+  }
+}
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
+ * Visits the inputs in a fixed order, a turn of `weight` items each: a
+ * numeric weight waits for each item, `'*'` takes what is ready now; an
+ * input that says {@link NOT_READY} ends its turn. A round that gave
+ * nothing gives `NOT_READY`, so the reader waits before the next.
+ */
+function deterministicPuller(slots: Slot[], setActor: (actor: unknown) => void): Puller<unknown> {
+  const active = [...slots];
   let turn = 0;
-  let taken = 0;
+  let left: number | undefined;
+  let gave = false;
+  const endTurn = (): void => {
+    turn++;
+    left = undefined;
+  };
   return {
     next: async () => {
-      while (active.length > 0) {
-        turn %= active.length;
-        const current = active[turn] as (typeof active)[number];
-        const weight = current.weight;
-        const result = await current.input.next();
-        if (result.done) {
-          active.splice(turn, 1);
-          taken = 0;
+      for (;;) {
+        if (active.length === 0) return DONE;
+        if (turn >= active.length) {
+          turn = 0;
+          left = undefined;
+          if (!gave) return NOTHING_NOW;
+          gave = false;
+        }
+        const slot = active[turn] as Slot;
+        left ??= slot.weight === '*' ? STAR_MAX : itemsThisTurn(slot.weight);
+        if (left === 0) {
+          endTurn();
           continue;
         }
-        if (++taken >= weight) {
-          turn++;
-          taken = 0;
+        const settled = slot.request();
+        await (slot.weight === '*' ? tick() : settled);
+        const taken = slot.take();
+        if (!taken) {
+          endTurn(); // '*': nothing ready now; the pull stays in flight
+          continue;
         }
-        return result;
+        if (taken.result.done) {
+          active.splice(turn, 1);
+          left = undefined;
+          continue;
+        }
+        if (taken.result.value === NOT_READY) {
+          endTurn();
+          continue;
+        }
+        left--;
+        gave = true;
+        setActor(taken.actor);
+        return taken.result;
       }
-      return DONE;
     },
   };
 }
 
 /**
  * Takes items as they become ready: one pull in flight per input; ready
- * inputs are served in turn, up to their weight each, so none starves.
+ * inputs are served in turn, up to their weight each (`'*'`: while it has
+ * items ready), so none starves. An input that says {@link NOT_READY} is
+ * asked again after a pause; when every input says so, the union gives
+ * `NOT_READY` too.
  */
-function readyPuller(inputs: Input[], weights: number[]): Puller<unknown> {
-  interface Slot {
-    readonly input: Input;
-    readonly weight: number;
-    pending: boolean;
-    ready?: IteratorResult<unknown>;
-    error?: { readonly error: unknown };
-  }
-  const slots: Slot[] = inputs.map((input, i) => ({
-    input,
-    weight: weights[i] ?? 1,
-    pending: false,
-  }));
-  let wake: (() => void) | undefined;
+function readyPuller(
+  slots: Slot[],
+  setActor: (actor: unknown) => void,
+  wake: { fn?: () => void },
+): Puller<unknown> {
+  const active = [...slots];
   let turn = 0;
   let served = 0;
-  const settle = (): void => {
-    const waiter = wake;
-    wake = undefined;
-    waiter?.();
-  };
-  const request = (slot: Slot): void => {
-    slot.pending = true;
-    slot.input.next().then(
-      (result) => {
-        slot.pending = false;
-        slot.ready = result;
-        settle();
-      },
-      (error: unknown) => {
-        slot.pending = false;
-        slot.error = { error };
-        settle();
-      },
-    );
-  };
+  let quota: number | undefined;
+  const backoff = new Backoff();
   const firstReady = (): number => {
-    for (let k = 0; k < slots.length; k++) {
-      const index = (turn + k) % slots.length;
-      const slot = slots[index] as Slot;
+    for (let k = 0; k < active.length; k++) {
+      const index = (turn + k) % active.length;
+      const slot = active[index] as Slot;
       if (slot.ready || slot.error) return index;
     }
     return -1;
   };
   return {
     next: async () => {
-      while (slots.length > 0) {
-        for (const slot of slots) if (!slot.pending && !slot.ready && !slot.error) request(slot);
+      const idle = new Set<Slot>();
+      for (;;) {
+        if (active.length === 0) return DONE;
+        for (const slot of active) if (!idle.has(slot)) void slot.request();
         const index = firstReady();
         if (index < 0) {
-          await new Promise<void>((resolve) => (wake = resolve));
+          if (idle.size === active.length) return NOTHING_NOW;
+          const woken = new Promise<void>((resolve) => (wake.fn = resolve));
+          if (idle.size > 0) {
+            await Promise.race([woken, backoff.wait()]);
+            idle.clear();
+          } else {
+            await woken;
+          }
           continue;
         }
-        const slot = slots[index] as Slot;
-        if (slot.error) throw slot.error.error;
-        const result = slot.ready as IteratorResult<unknown>;
-        slot.ready = undefined;
-        if (result.done) {
-          slots.splice(index, 1);
+        const slot = active[index] as Slot;
+        const taken = slot.take() as { result: IteratorResult<unknown>; actor: unknown };
+        if (taken.result.done) {
+          active.splice(index, 1);
           if (index < turn) turn--;
-          turn = slots.length === 0 ? 0 : turn % slots.length;
-          served = 0;
+          turn = active.length === 0 ? 0 : turn % active.length;
+          quota = undefined;
           continue;
         }
-        if (index !== turn) {
+        if (taken.result.value === NOT_READY) {
+          idle.add(slot);
+          continue;
+        }
+        if (index !== turn || quota === undefined) {
           turn = index;
           served = 0;
+          quota = slot.weight === '*' ? Infinity : itemsThisTurn(slot.weight);
         }
-        if (++served >= slot.weight) {
-          turn = (index + 1) % slots.length;
-          served = 0;
+        if (quota === 0) {
+          // This turn's share rounded down to nothing: keep the item for a later turn.
+          slot.ready = taken;
+          turn = (index + 1) % active.length;
+          quota = undefined;
+          continue;
         }
-        return result;
+        if (++served >= quota) {
+          turn = (index + 1) % active.length;
+          quota = undefined;
+        }
+        backoff.reset();
+        setActor(taken.actor);
+        return taken.result;
       }
-      return DONE;
     },
   };
 }
 
 /** The source of `LocalIterator.union`. */
-export function unionSource<I extends Input>(
-  inputs: I[],
+export function unionSource(
+  inputs: Input[],
   options: UnionOptions,
-  metricsOf: (input: I) => SharedMetrics,
+  inputMetrics: readonly SharedMetrics[],
 ): LocalSource {
   if (options.deterministic !== undefined && typeof options.deterministic !== 'boolean') {
     throw new ArgumentTypeError(
@@ -179,18 +264,36 @@ export function unionSource<I extends Input>(
     );
   }
   const weights = weightsOf(inputs.length, options);
-  const metrics = new SharedMetrics(new MetricsContext(), inputs.map(metricsOf));
+  const metrics = new SharedMetrics(new MetricsContext(), inputMetrics);
   let puller: Puller<unknown> | undefined;
-  return {
+  const wake: { fn?: () => void } = {};
+  const source: LocalSource = {
     metrics,
-    open: () =>
-      (puller ??= options.deterministic
-        ? deterministicPuller(inputs, weights)
-        : readyPuller(inputs, weights)),
+    started: () => puller !== undefined,
+    open: () => {
+      if (puller) return puller;
+      const slots = inputs.map(
+        (input, i) =>
+          new Slot(input, weights[i] ?? 1, () => {
+            const fn = wake.fn;
+            wake.fn = undefined;
+            fn?.();
+          }),
+      );
+      const setActor = (actor: unknown): void => {
+        source.actor = actor;
+        metrics.get().currentActor = actor;
+      };
+      puller = options.deterministic
+        ? deterministicPuller(slots, setActor)
+        : readyPuller(slots, setActor, wake);
+      return puller;
+    },
     close: async () => {
       await Promise.all(inputs.map((input) => input.return()));
     },
   };
+  return source;
 }
 
 /** The most copies `duplicate` makes. */
@@ -210,7 +313,7 @@ export function duplicateSources(input: Input, n: number, metrics: SharedMetrics
       `Expected \`n\` to be an integer from 2 to ${MAX_COPIES}, got ${describeValue(n)}`,
     );
   }
-  const buffer: unknown[] = [];
+  const buffer: Array<{ readonly value: unknown; readonly actor: unknown }> = [];
   let base = 0;
   const cursors: number[] = Array.from({ length: n }, () => 0);
   const active = new Set(cursors.keys());
@@ -218,6 +321,7 @@ export function duplicateSources(input: Input, n: number, metrics: SharedMetrics
   let failure: { readonly error: unknown } | undefined;
   let reading: Promise<void> | undefined;
   let waiters: Array<() => void> = [];
+  let notReady = false;
 
   const notify = (): void => {
     const all = waiters;
@@ -233,14 +337,15 @@ export function duplicateSources(input: Input, n: number, metrics: SharedMetrics
       notify();
     }
   };
-  const puller = (k: number): Puller<unknown> => ({
+  const puller = (k: number, source: LocalSource): Puller<unknown> => ({
     next: async () => {
       for (;;) {
         const position = cursors[k] as number;
         if (position < base + buffer.length) {
           cursors[k] = position + 1;
-          const value = buffer[position - base];
+          const { value, actor } = buffer[position - base] as (typeof buffer)[number];
           trim();
+          source.actor = actor;
           return { done: false, value };
         }
         if (failure) throw failure.error;
@@ -253,25 +358,37 @@ export function duplicateSources(input: Input, n: number, metrics: SharedMetrics
           reading = input.next().then(
             (result) => {
               if (result.done) done = true;
-              else buffer.push(result.value);
+              // "Nothing now" is not an item: every copy reads on and finds nothing yet.
+              else if (result.value !== NOT_READY) {
+                buffer.push({ value: result.value, actor: input.actor() });
+              } else notReady = true;
             },
             (error: unknown) => void (failure = { error }),
           );
           await reading;
           reading = undefined;
           notify();
+          if (notReady) {
+            notReady = false;
+            return { done: false, value: NOT_READY };
+          }
         }
       }
     },
   });
-  return cursors.map((_, k) => ({
-    metrics,
-    open: () => puller(k),
-    close: async () => {
-      if (!active.delete(k)) return;
-      trim();
-      notify();
-      if (active.size === 0) await input.return();
-    },
-  }));
+  return cursors.map((_, k) => {
+    let opened: Puller<unknown> | undefined;
+    const source: LocalSource = {
+      metrics,
+      started: () => opened !== undefined,
+      open: () => (opened ??= puller(k, source)),
+      close: async () => {
+        if (!active.delete(k)) return;
+        trim();
+        notify();
+        if (active.size === 0) await input.return();
+      },
+    };
+    return source;
+  });
 }

@@ -9,6 +9,7 @@
  * as the RxJS operators of `stages.ts`; a pipeline with any other stage uses
  * those (see `pipeline.ts`).
  */
+import { NOT_READY } from '../notReady';
 import { isPromiseLike } from './promises';
 import type { Puller } from './pullPipeline';
 import { createRandom, takeRandom } from './random';
@@ -83,7 +84,8 @@ abstract class PullStage implements Puller<unknown> {
   }
 
   private accept(result: Result): Taken {
-    if (!result.done) return this.take(result.value);
+    // "Nothing now" passes on, without calling the stage's function.
+    if (!result.done) return result.value === NOT_READY ? result : this.take(result.value);
     this.upstreamDone = true;
     return undefined;
   }

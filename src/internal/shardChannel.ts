@@ -194,9 +194,20 @@ export class ShardChannel {
     clearTimeout(this.portClosed);
     // An actor's run is ended by its thread's `terminate`, which also releases the actor.
     if (!this.setup.attach) this.port?.close();
+    this.closeFeeder();
     this.onEvent(1);
     await this.starting;
     await this.thread?.terminate();
+  }
+
+  /** Closes a calling-thread source (a generator's `finally` runs); its own failure to close is of no interest. */
+  private closeFeeder(): void {
+    try {
+      const closing = this.feeder?.return?.();
+      if (isPromiseLike(closing)) closing.then(undefined, () => undefined);
+    } catch {
+      // The consumer has left: nothing is waiting for this source any more.
+    }
   }
 
   private fail(message: string, cause: unknown): void {

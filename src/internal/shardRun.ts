@@ -6,10 +6,10 @@
  * {@link Puller}; any failure or the end of reading stops every worker of the
  * run.
  */
-import { UsageError } from '../errors';
 import { attachTogether } from './actorLink';
 import { debug, describeError } from './debug';
 import { recordCallers } from './callerPath';
+import { concurrentRead } from './concurrentRead';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
 import {
@@ -231,7 +231,7 @@ function reader(run: ShardRun, step: Step): Puller<unknown> {
     next: () => {
       if (reading) {
         return Promise.reject(
-          new UsageError(
+          concurrentRead(
             'A gather is read by one consumer at a time: wait for the pending pull (of this iterator or one derived from it) before pulling again',
           ),
         );

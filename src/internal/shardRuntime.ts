@@ -5,6 +5,7 @@
  * no more than was asked.
  */
 import type { DataPort } from './nodeShapes';
+import { MetricsContext, withMetrics } from '../metrics';
 import { isPromiseLike } from './promises';
 import type { FromShard, OpSpec, ShardPlan, SourceSpec, ToShard } from './protocol';
 import { deserializeError, serializeError } from './protocol';
@@ -234,7 +235,13 @@ async function build(
   feed: () => Puller<unknown>,
   actor: () => Puller<unknown>,
 ): Promise<Pipeline<unknown>> {
-  const stages = await Promise.all(plan.ops.map(loadStage));
+  // The shard's own metrics: what `getMetrics()` returns in its functions.
+  const metrics = new MetricsContext();
+  const stages = (await Promise.all(plan.ops.map(loadStage))).map((stage) =>
+    stage.op === 'forEach' || stage.op === 'filter'
+      ? { ...stage, fn: withMetrics(metrics, stage.fn) }
+      : stage,
+  );
   const source =
     plan.source.kind === 'actor' ? actor() : await openSource(plan.source, plan.repeat, feed);
   return openPipeline(source, stages);

@@ -99,6 +99,14 @@ function encode(value: unknown, transfer?: MessagePort[]): Message | undefined {
         `${String(value)} cannot be sent to another thread: only a gather or shard of a ParallelIterator, with local transformations, can`,
       );
     }
+    if (value.source.started?.()) {
+      // The receiving thread would start a fresh cold run: the items read
+      // here would come again. Refuse, and stop the run here.
+      value.return().catch(() => undefined);
+      throw new UsageError(
+        `${String(value)} cannot be sent to another thread once it was read from: the receiving thread would start over and read the same items again. Send it before the first next(), take() or for await (it has been stopped)`,
+      );
+    }
     const ops = value.stages.map((stage) => opOf(stage, String(value)));
     return { [TAG]: 'local', gather, ops, label: value.label };
   }
