@@ -68,6 +68,14 @@ export async function spawnActor<C extends ParallelIteratorWorker<unknown>>(
     await thread.terminate();
     throw error;
   }
+  return actorHandle(thread, methods);
+}
+
+/** @internal The handle of a constructed actor: its `methods`, async, and `terminate()`. */
+export function actorHandle<C extends ParallelIteratorWorker<unknown>>(
+  thread: ActorThread,
+  methods: readonly string[],
+): ActorHandle<ItemOf<C>> & ActorMethods<C> {
   const handle: Record<string | symbol, unknown> = {
     terminate: () => thread.terminate(),
     [ACTOR]: thread,
@@ -123,6 +131,7 @@ export function fromActors<T>(
       ops: [],
       actor,
       attach: () => thread.attach(),
+      ...(thread.host === undefined ? {} : { host: thread.host }),
     };
   });
   if (options.name !== undefined && typeof options.name !== 'string') {

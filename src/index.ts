@@ -30,3 +30,7 @@ export {
 export type { ShardErrorOrigin } from './errors';
 export { batch, combine, flatten, parallelFilter, parallelMap, shuffle } from '../operators/index';
 export type { FlattenItem, ParallelMapOptions } from '../operators/index';
+export { cluster, Cluster } from './cluster';
+export type { ClusterOptions, ClusterTlsOptions } from './cluster';
+export { startHost } from './host';
+export type { Host, HostOptions, HostPoolOptions, HostTlsOptions } from './host';

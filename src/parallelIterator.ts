@@ -21,6 +21,7 @@ import {
 import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
 import type { ShardThread } from './internal/threadHost';
+import type { Cluster } from './cluster';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
   checkOptions,
@@ -39,8 +40,10 @@ export interface ShardTemplate {
   readonly feed?: (scope: RunScope) => Puller<unknown>;
   /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
   readonly actor?: unknown;
-  /** For an actor's shard: opens a data port to the actor. */
+  /** For an actor's shard: opens a data port to the actor; for a remote shard, a stream to its host. */
   readonly attach?: () => Promise<ShardThread>;
+  /** The host that runs the shard, for a shard on another machine. */
+  readonly host?: string;
 }
 
 /** What feeds a set of shards from the calling thread: one per run. */
@@ -339,6 +342,51 @@ export class ParallelIterator<T> {
   }
 
   /**
+   * Runs the shards on the hosts of `cluster`: shard `i` on host
+   * `i % hosts.length`, in a thread of that host, with the same guarantees
+   * as a local shard (strict pull by default, per-shard order, bounded
+   * memory, clean stop). Functions are shipped the same way; `moduleFn`
+   * specifiers resolve on the host. Items fed from this process
+   * (`fromObservable`, `repartition`, `fromIterators` over an iterable of
+   * this thread) cross the network on request. A host that dies or stops
+   * answering fails the run with a `ShardError` whose `host` names it.
+   *
+   * @param cluster - from {@link cluster}
+   * @returns a new iterator, printed with `.runOn(cluster[n hosts])`
+   * @throws ArgumentTypeError when `cluster` is not a cluster; UsageError for
+   *   shards that are actors (an actor runs where it was spawned)
+   * @example
+   * ```ts
+   * const c = cluster(['127.0.0.1:7100', '127.0.0.1:7101']);
+   * await fromRange(4).forEach((x) => x * 2).runOn(c).take(4); // [0, 4, 2, 6]
+   * ```
+   */
+  runOn(cluster: Cluster): ParallelIterator<T> {
+    if (
+      typeof cluster !== 'object' ||
+      cluster === null ||
+      typeof (cluster as Partial<Cluster>).placeShard !== 'function'
+    ) {
+      throw new ArgumentTypeError(
+        `Expected \`cluster\` to be a cluster (cluster(['host:port', …])), got ${describeValue(cluster)}`,
+      );
+    }
+    const templates = this.templates.map((template, i): ShardTemplate => {
+      if (template.source.kind === 'actor') {
+        throw new UsageError(
+          `${String(this)} cannot run on a cluster: its shards are actors, which run where they were spawned (use cluster.spawnActor for actors on a host)`,
+        );
+      }
+      return { ...template, ...cluster.placeShard(i) };
+    });
+    return new ParallelIterator<T>(
+      `${this.name}.runOn(${cluster.toString()})`,
+      templates,
+      this.fromUnion,
+    );
+  }
+
+  /**
    * The shards of this iterator followed by those of `other`.
    *
    * @param other - another `ParallelIterator`
@@ -421,6 +469,7 @@ export class ParallelIterator<T> {
         plan: { name, shard, source: template.source, repeat: template.repeat, ops: template.ops },
         ...(template.feed ? { feed: template.feed } : {}),
         ...(template.attach ? { attach: template.attach } : {}),
+        ...(template.host === undefined ? {} : { host: template.host }),
       };
     });
   }
@@ -463,7 +512,7 @@ export class ParallelIterator<T> {
     for (const template of this.templates) {
       if (template.feed || template.attach) {
         throw new UsageError(
-          `${String(this)} cannot be sent to another thread: its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition) or are actors; read it here, or build it from arrays, ranges and function sources`,
+          `${String(this)} cannot be sent to another thread: its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition), are actors, or run on a cluster; read it here, or build it from arrays, ranges and function sources`,
         );
       }
     }

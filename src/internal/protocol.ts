@@ -11,6 +11,20 @@
  */
 import type { MessagePort } from 'node:worker_threads';
 
+/**
+ * The calling thread's end of one shard's data channel, as {@link ToShard}
+ * and {@link FromShard} messages travel: a `MessagePort` to a local thread,
+ * or a stream to a host on another machine.
+ */
+export interface ShardPort {
+  /** Sends one message; throws when it cannot be sent (not cloneable, too large). */
+  postMessage(message: ToShard): void;
+  /** Listens for the shard's messages. */
+  on(event: 'message', listener: (message: FromShard) => void): unknown;
+  /** Closes the channel: the shard's side sees its end. */
+  close(): void;
+}
+
 /** The `workerData` of a shard worker: the worker's end of the shard's data channel. */
 export interface ShardWorkerData {
   readonly port: MessagePort;

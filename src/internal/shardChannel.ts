@@ -5,7 +5,6 @@
  * of a batch when `batchMs` > 0), buffers what arrives, feeds `feed` sources,
  * and turns every failure into a {@link ShardError}.
  */
-import type { MessagePort } from 'node:worker_threads';
 import { ClosedError, ShardError, type ShardErrorOrigin } from '../errors';
 import { isPromiseLike } from './promises';
 import {
@@ -13,6 +12,7 @@ import {
   serializeError,
   type FromShard,
   type ShardPlan,
+  type ShardPort,
   type ToShard,
 } from './protocol';
 import type { Puller } from './pullPipeline';
@@ -46,8 +46,13 @@ export interface RunScope {
 export interface ShardSetup {
   readonly plan: ShardPlan;
   readonly feed?: (scope: RunScope) => Puller<unknown>;
-  /** For an actor's shard: opens a data port to the actor instead of starting a worker. */
+  /**
+   * Opens the place that runs the shard instead of starting a local thread:
+   * a data port to an actor, or a stream to a host on another machine.
+   */
   readonly attach?: () => Promise<ShardThread>;
+  /** The host that runs the shard, when it runs on another machine (for errors). */
+  readonly host?: string;
 }
 
 /** The largest batch one request asks for with `batchMs` > 0. */
@@ -60,7 +65,7 @@ export const END: unique symbol = Symbol('end');
 
 export class ShardChannel {
   private thread: ShardThread | undefined;
-  private port: MessagePort | undefined;
+  private port: ShardPort | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
   private ended = false;
@@ -87,7 +92,11 @@ export class ShardChannel {
     private readonly onEvent: (outcomes: number) => void,
     private readonly scope: RunScope,
   ) {
-    this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
+    this.origin = {
+      iterator: setup.plan.name,
+      shard: setup.plan.shard,
+      ...(setup.host === undefined ? {} : { host: setup.host }),
+    };
   }
 
   /**
@@ -169,7 +178,9 @@ export class ShardChannel {
     this.port = thread.port;
     thread.onExit((code, error) =>
       this.fail(
-        `its worker exited unexpectedly with code ${code}${error instanceof Error ? ` (${error.message})` : ''}`,
+        code === undefined
+          ? `it was lost: ${error instanceof Error ? error.message : String(error)}`
+          : `its worker exited unexpectedly with code ${code}${error instanceof Error ? ` (${error.message})` : ''}`,
         error ?? new Error(`Worker exited with code ${code}`),
       ),
     );

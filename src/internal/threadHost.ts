@@ -23,7 +23,7 @@
 import { MessageChannel, Worker as NativeWorker, type MessagePort } from 'node:worker_threads';
 import * as path from 'node:path';
 import { ArgumentTypeError } from '../errors';
-import type { ShardWorkerData } from './protocol';
+import type { ShardPort, ShardWorkerData } from './protocol';
 import { describeValue } from './validate';
 
 type Listener = (...args: unknown[]) => void;
@@ -90,7 +90,7 @@ function shardWorkerScript(): { file: string; eval: boolean } {
 /** A started shard worker, seen through its data port. */
 export interface ShardThread {
   /** The calling thread's end of the shard's data channel. */
-  readonly port: MessagePort;
+  readonly port: ShardPort;
   /**
    * Called once if the worker exits other than by this shard's `terminate`
    * (for an actor, also when its handle terminates it), with the error the
@@ -121,8 +121,12 @@ type WorkerLike = NativeWorker & {
   removeEventListener(event: string, listener: Listener): void;
 };
 
-/** Told of a worker's exit: its code, and the error it reported, if any. */
-export type ExitListener = (exitCode: number, error: unknown) => void;
+/**
+ * Told of a worker's exit: its code, and the error it reported, if any. The
+ * code is `undefined` when the place that ran the shard was lost rather than
+ * exited (a host on another machine); the error then says how.
+ */
+export type ExitListener = (exitCode: number | undefined, error: unknown) => void;
 
 /** A worker spawned through threads.js, with its exit watched. */
 class Spawned {
@@ -273,6 +277,8 @@ export interface ActorThread {
   attach(): Promise<ShardThread>;
   /** Stops the actor's worker. */
   terminate(): Promise<void>;
+  /** The host (`address:port`) the actor runs on, for an actor on another machine. */
+  readonly host?: string;
 }
 
 /**
@@ -295,6 +301,33 @@ export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
     );
   }
   const spawned = new Spawned(w as WorkerLike);
+  try {
+    await spawned.spawn();
+  } catch (error) {
+    await spawned.terminate();
+    throw error;
+  }
+  return {
+    call: (method, ...args) => spawned.call(method, ...args),
+    attach: () => spawned.attach(),
+    terminate: () => spawned.terminate(),
+  };
+}
+
+/**
+ * Starts an actor's worker on the module at the absolute path `file` (a
+ * `.ts` file under ts-node), whose module calls `exposeActor`, and waits for
+ * its handshake. Unlike threads.js's `Worker`, the path is used as it is.
+ *
+ * @throws the worker's error when it exits while starting (no thread is left behind)
+ */
+export async function spawnActorModule(file: string): Promise<ActorThread> {
+  const ts = path.extname(file) === '.ts';
+  const script = ts
+    ? `require('ts-node/register/transpile-only'); require(${JSON.stringify(file)});`
+    : file;
+  const worker = new HostWorker(script, { eval: ts });
+  const spawned = new Spawned(worker as WorkerLike);
   try {
     await spawned.spawn();
   } catch (error) {
