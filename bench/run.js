@@ -29,6 +29,7 @@ const PAIRS = {
   4: require('./pairs/p4-parallel-map'),
   5: require('./pairs/p5-first-item'),
   6: require('./pairs/p6-memory'),
+  7: require('./pairs/p7-remote'),
 };
 
 /** Which build of pariter was measured: HEAD, whether sources differ from it, and dist's age. */
