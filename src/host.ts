@@ -1,4 +1,4 @@
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import type { ResourceLimits } from 'node:worker_threads';
@@ -24,6 +24,7 @@ import {
   channelOptions,
   encode,
   hostService,
+  loadGrpc,
   type FromActor,
   type ToActor,
 } from './internal/wire/service';
@@ -82,6 +83,7 @@ function startPoolThread(pool: HostPoolOptions): ShardThread {
 
 function credentials(options: HostOptions, host: string): grpc.ServerCredentials {
   const { tls, insecure = false } = options;
+  const grpc = loadGrpc();
   if (tls) {
     knownKeys(tls, ['cert', 'key', 'clientCa'], 'tls');
     return grpc.ServerCredentials.createSsl(
@@ -141,7 +143,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
   knownKeys(options.pool, ['resourceLimits'], 'pool');
   const limit = maxMessageBytes(options.maxMessageBytes);
   const keepaliveMs = nonNegativeInteger('keepaliveMs', options.keepaliveMs ?? 10_000) || 10_000;
-  const server = new grpc.Server(channelOptions(keepaliveMs, limit));
+  const server = new (loadGrpc().Server)(channelOptions(keepaliveMs, limit));
   const pool = options.pool ?? {};
   const actors = new Map<string, ActorThread>();
   const ending = new Set<Promise<void>>();

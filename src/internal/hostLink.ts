@@ -9,7 +9,7 @@
  * keepalive pings) is the shard's exit; the client is dropped, so that the
  * next run connects afresh (to a host restarted in the meantime, say).
  */
-import * as grpc from '@grpc/grpc-js';
+import type * as grpc from '@grpc/grpc-js';
 import { ClosedError } from '../errors';
 import { deserializeError, type FromShard, type ShardPort, type ToShard } from './protocol';
 import type { ActorThread, ExitListener, ShardThread } from './threadHost';
@@ -18,6 +18,7 @@ import {
   channelOptions,
   encode,
   hostService,
+  loadGrpc,
   tooLargeHint,
   type FromActor,
   type ToActor,
@@ -38,18 +39,24 @@ export interface LinkOptions {
   readonly maxMessageBytes: number;
 }
 
-const Client = grpc.makeGenericClientConstructor(hostService, 'Host');
-type HostClient = InstanceType<typeof Client>;
+type HostClient = InstanceType<grpc.ServiceClientConstructor>;
+
+let clientConstructor: grpc.ServiceClientConstructor | undefined;
+/** The host service's client class, made on first use. */
+function hostClient(): grpc.ServiceClientConstructor {
+  return (clientConstructor ??= loadGrpc().makeGenericClientConstructor(hostService, 'Host'));
+}
 type Duplex = grpc.ClientDuplexStream<unknown, unknown>;
 
 /** Why a stream failed, in words, from its gRPC status. */
 function describeFailure(error: grpc.ServiceError, limit: number): string {
+  const { status } = loadGrpc();
   switch (error.code) {
-    case grpc.status.RESOURCE_EXHAUSTED:
+    case status.RESOURCE_EXHAUSTED:
       return `${tooLargeHint(limit)} (${error.details})`;
-    case grpc.status.UNAVAILABLE:
+    case status.UNAVAILABLE:
       return `the connection to the host was lost: it died, was stopped, or stopped answering keepalive pings (${error.details})`;
-    case grpc.status.CANCELLED:
+    case status.CANCELLED:
       return `the host ended the run: it was stopped (${error.details})`;
     default:
       return `the host's stream failed: ${error.details || error.message}`;
@@ -73,6 +80,7 @@ export class HostLink {
     if (this.closed) return Promise.reject(new ClosedError(`The cluster was closed`));
     if (this.ready) return this.ready;
     const { tls, keepaliveMs, connectTimeoutMs, maxMessageBytes } = this.options;
+    const grpc = loadGrpc();
     const credentials = tls
       ? grpc.credentials.createSsl(
           Buffer.from(tls.ca),
@@ -80,7 +88,7 @@ export class HostLink {
           tls.cert === undefined ? null : Buffer.from(tls.cert),
         )
       : grpc.credentials.createInsecure();
-    const client = new Client(this.address, credentials, {
+    const client: HostClient = new (hostClient())(this.address, credentials, {
       ...channelOptions(keepaliveMs, maxMessageBytes),
       // A host restarted after a failure is found again quickly.
       'grpc.initial_reconnect_backoff_ms': Math.min(1000, connectTimeoutMs),
@@ -113,6 +121,7 @@ export class HostLink {
 
   private async open(kind: 'shard' | 'actor', actor?: string): Promise<Duplex> {
     const client = await this.connect();
+    const grpc = loadGrpc();
     const metadata = new grpc.Metadata();
     if (actor !== undefined) metadata.set(ACTOR_METADATA, actor);
     const call = (client[kind] as (metadata: grpc.Metadata) => Duplex)(metadata);
@@ -208,7 +217,7 @@ export class HostLink {
     });
     call.on('error', (error: grpc.ServiceError) =>
       failAll(
-        error.code === grpc.status.CANCELLED && failure
+        error.code === loadGrpc().status.CANCELLED && failure
           ? failure
           : new Error(
               `The actor on host ${this.address} is gone: ${describeFailure(error, limit)}`,

@@ -19,6 +19,17 @@ import type * as grpc from '@grpc/grpc-js';
 import * as v8 from 'node:v8';
 import type { SerializedError } from '../protocol';
 
+let grpcModule: typeof grpc | undefined;
+
+/**
+ * `@grpc/grpc-js`, loaded on first use: it takes a while to load, and only
+ * a process that uses a cluster or is a host needs it.
+ */
+export function loadGrpc(): typeof grpc {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (grpcModule ??= require('@grpc/grpc-js') as typeof grpc);
+}
+
 /** The gRPC metadata key naming the actor a `Shard` stream reads. */
 export const ACTOR_METADATA = 'pariter-actor';
 
