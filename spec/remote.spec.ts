@@ -20,12 +20,13 @@ import {
   fromObservable,
   fromRange,
   getMetrics,
+  startHost,
   moduleFn,
   stateful,
   type Cluster,
   type ParallelIterator,
 } from 'pariter';
-import { within } from './helpers/hang';
+import { delay, within } from './helpers/hang';
 import { FIXTURES } from './helpers/paths';
 import { startHostProcess, stopAllHosts, type HostProcess } from './helpers/hosts';
 
@@ -317,3 +318,24 @@ test.serial('remote actors: same handle as local ones, usable in fromActors', as
     'a terminated actor rejects its calls',
   );
 });
+
+test.serial(
+  'startHost in this process: a run is served while open and freed when it stops',
+  async (t) => {
+    const host = await startHost({ listen: '127.0.0.1:0' });
+    const here = cluster([host.address]);
+    try {
+      t.regex(host.address, /^127\.0\.0\.1:\d+$/);
+      const local = fromRange(10, { numShards: 2, repeat: true }).runOn(here).gatherSync();
+      t.deepEqual(await local.take(4), [0, 5, 1, 6]);
+      t.is(host.stats().runs, 2);
+      await local.return?.();
+      const deadline = Date.now() + 5000;
+      while (host.stats().runs > 0 && Date.now() < deadline) await delay(20);
+      t.is(host.stats().runs, 0);
+    } finally {
+      await here.close();
+      await host.close();
+    }
+  },
+);

@@ -164,6 +164,10 @@ export async function startHost(options: HostOptions): Promise<Host> {
         const actor = actors.get(String(actorId));
         if (!actor) throw new Error('The actor is not on this host any more (it was terminated)');
         thread = await actor.attach();
+        if (call.cancelled) {
+          await thread.terminate();
+          return;
+        }
       }
     } catch (error) {
       const message: FromShard = {
