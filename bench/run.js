@@ -32,6 +32,7 @@ const PAIRS = {
   7: require('./pairs/p7-warm-first-item'),
   8: require('./pairs/p8-service-loop'),
   9: require('./pairs/p9-many-shards'),
+  10: require('./pairs/p10-remote'),
 };
 
 /** Which build of pariter was measured: HEAD, whether sources differ from it, and dist's age. */

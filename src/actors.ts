@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import { ArgumentRangeError, ArgumentTypeError, UsageError } from './errors';
 import { ParallelIterator, type ShardTemplate } from './parallelIterator';
 import { callerFile, resolveModule } from './internal/callerPath';
-import { spawnActorModule, spawnActorThread, type ActorThread } from './internal/threadHost';
+import type { ActorThread } from './internal/place';
+import { spawnActorModule, spawnActorThread } from './internal/threadHost';
 import { encodeArgs } from './internal/transfer';
 import { checkOptions, describeValue } from './internal/validate';
 import type { ParallelIteratorWorker } from './worker';
@@ -134,6 +135,18 @@ export async function spawnActor<
     await thread.terminate();
     throw error;
   }
+  return actorHandle(thread, methods);
+}
+
+/** @internal The handle of a constructed actor: its `methods`, async, and `terminate()`. */
+export function actorHandle<
+  C extends
+    | ParallelIteratorWorker<unknown>
+    | (abstract new (...args: never) => ParallelIteratorWorker<unknown>),
+>(
+  thread: ActorThread,
+  methods: readonly string[],
+): ActorHandle<ItemOf<InstanceOf<C>>> & ActorMethods<InstanceOf<C>> {
   const handle: Record<string | symbol, unknown> = {
     terminate: () => thread.terminate(),
     [ACTOR]: thread,
@@ -209,6 +222,7 @@ export function fromActors<T>(
       actor,
       attach: () => thread.attach(),
       connect: () => thread.connector(),
+      ...(thread.host === undefined ? {} : { host: thread.host }),
     };
   });
   if (options.name !== undefined && typeof options.name !== 'string') {

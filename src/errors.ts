@@ -77,6 +77,8 @@ export interface ShardErrorOrigin {
   readonly iterator: string;
   /** The index of the failing shard, from 0. */
   readonly shard: number;
+  /** The host (`address:port`) that ran the shard, for a shard on another machine. */
+  readonly host?: string;
 }
 
 /**
@@ -104,6 +106,11 @@ export class ShardError extends Error {
   readonly iterator: string;
   /** The index of the failing shard, from 0. */
   readonly shard: number;
+  /**
+   * The host (`address:port`) that ran the shard, for a shard on another
+   * machine (see `cluster`); `undefined` for a shard in this process.
+   */
+  readonly host: string | undefined;
 
   /**
    * @param origin - the iterator and shard that failed
@@ -111,9 +118,11 @@ export class ShardError extends Error {
    * @param cause - the original error
    */
   constructor(origin: ShardErrorOrigin, message: string, cause?: unknown) {
-    super(`${origin.iterator} shard ${origin.shard}: ${message}`, { cause });
+    const where = origin.host === undefined ? '' : ` on host ${origin.host}`;
+    super(`${origin.iterator} shard ${origin.shard}${where}: ${message}`, { cause });
     this.iterator = origin.iterator;
     this.shard = origin.shard;
+    this.host = origin.host;
   }
 }
 

@@ -39,3 +39,8 @@ export {
 export type { ShardErrorOrigin } from './errors';
 export { batch, combine, flatten, parallelFilter, parallelMap, shuffle } from '../operators/index';
 export type { FlattenItem, ParallelMapOptions } from '../operators/index';
+export { cluster, Cluster } from './cluster';
+export type { ShardPlacement } from './internal/place';
+export type { ClusterOptions, ClusterTlsOptions } from './cluster';
+export { startHost } from './host';
+export type { Host, HostOptions, HostTlsOptions } from './host';

@@ -38,6 +38,7 @@ import {
 import { ActorLink } from './internal/actorLink';
 import { Repartitioner } from './internal/repartition';
 import { shipFunction } from './internal/shipping';
+import type { ShardPlacement } from './internal/place';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
   MAX_NUM_ASYNC,
@@ -394,6 +395,51 @@ export class ParallelIterator<T> {
   }
 
   /**
+   * Runs the shards on the hosts of `cluster`: shard `i` on host
+   * `i % hosts.length`, in a thread of that host, with the same guarantees
+   * as a local shard (strict pull by default, per-shard order, bounded
+   * memory, clean stop). Functions are shipped the same way; `moduleFn`
+   * specifiers resolve on the host. Items fed from this process
+   * (`fromObservable`, `repartition`, `fromIterators` over an iterable of
+   * this thread) cross the network on request. A host that dies or stops
+   * answering fails the run with a `ShardError` whose `host` names it.
+   *
+   * @param cluster - from {@link cluster}
+   * @returns a new iterator, printed with `.runOn(cluster[n hosts])`
+   * @throws ArgumentTypeError when `cluster` is not a cluster; UsageError for
+   *   shards that are actors (an actor runs where it was spawned)
+   * @example
+   * ```ts
+   * const c = cluster(['127.0.0.1:7100', '127.0.0.1:7101']);
+   * await fromRange(4).forEach((x) => x * 2).runOn(c).take(4); // [0, 4, 2, 6]
+   * ```
+   */
+  runOn(cluster: ShardPlacement): ParallelIterator<T> {
+    if (
+      typeof cluster !== 'object' ||
+      cluster === null ||
+      typeof (cluster as Partial<ShardPlacement>).placeShard !== 'function'
+    ) {
+      throw new ArgumentTypeError(
+        `Expected \`cluster\` to be a cluster (cluster(['host:port', …])), got ${describeValue(cluster)}`,
+      );
+    }
+    const templates = this.templates.map((template, i): ShardTemplate => {
+      if (template.source.kind === 'actor') {
+        throw new UsageError(
+          `${String(this)} cannot run on a cluster: its shards are actors, which run where they were spawned (use cluster.spawnActor for actors on a host)`,
+        );
+      }
+      return { ...template, ...cluster.placeShard(i) };
+    });
+    return new ParallelIterator<T>(
+      `${this.name}.runOn(${cluster.toString()})`,
+      templates,
+      this.fromUnion,
+    );
+  }
+
+  /**
    * The shards of this iterator followed by those of `other`.
    *
    * @param other - another `ParallelIterator`
@@ -476,6 +522,7 @@ export class ParallelIterator<T> {
         plan: { name, shard, source: template.source, repeat: template.repeat, ops: template.ops },
         ...(template.feed ? { feed: template.feed } : {}),
         ...(template.attach ? { attach: template.attach } : {}),
+        ...(template.host === undefined ? {} : { host: template.host }),
       };
     });
   }
@@ -548,7 +595,13 @@ export class ParallelIterator<T> {
     for (const template of this.templates) {
       if (template.feed || (template.attach && !(transfer && template.connect))) {
         throw new UsageError(
-          `${String(this)} cannot be sent to another thread: ${template.feed ? 'its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition); read it here, or build it from arrays, ranges and function sources' : 'its shards are actors, which only another actor can read (pass it to spawnActor or an actor method)'}`,
+          `${String(this)} cannot be sent to another thread: ${
+            template.feed
+              ? 'its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition); read it here, or build it from arrays, ranges and function sources'
+              : template.host !== undefined
+                ? 'its shards run on a cluster; read it here'
+                : 'its shards are actors, which only another actor can read (pass it to spawnActor or an actor method)'
+          }`,
         );
       }
     }

@@ -1,4 +1,4 @@
-import type { ResourceLimits } from 'node:worker_threads';
+import type { ResourceLimits } from './internal/nodeShapes';
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
 import { defaultPoolConfig, type PoolConfig } from './internal/pool';
 import { shardPool } from './internal/threadHost';

@@ -10,13 +10,9 @@
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { UsageError } from '../errors';
 import { deserializeError, type AttachAnswer, type ToActor } from './protocol';
-import type { ShardSetup } from './shardChannel';
-import type { ExitListener, ShardThread } from './threadHost';
+import { ActorGoneError, type ExitListener, type ShardSetup, type ShardThread } from './place';
 
-/** A run over an actor could not start: the actor's worker is gone. */
-export class ActorGoneError extends Error {
-  override name = 'ActorGoneError';
-}
+export { ActorGoneError } from './place';
 
 const GONE = "the actor's worker has exited or was terminated; spawn a new actor to read on";
 

@@ -10,7 +10,7 @@ import type { DataPort } from './nodeShapes';
 import type { OpSpec, SourceSpec } from './protocol';
 import type { Puller } from './pullPipeline';
 import type { ReadOptions, RunScope } from './shardChannel';
-import type { ShardThread } from './threadHost';
+import type { ShardThread } from './place';
 
 /** @internal What one shard runs, before it is named. */
 export interface ShardTemplate {
@@ -21,8 +21,10 @@ export interface ShardTemplate {
   readonly feed?: (scope: RunScope) => Puller<unknown>;
   /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
   readonly actor?: unknown;
-  /** For an actor's shard: opens a data port to the actor. */
+  /** For an actor's shard: opens a data port to the actor; for a remote shard, a stream to its host. */
   readonly attach?: () => Promise<ShardThread>;
+  /** The host that runs the shard, for a shard on another machine. */
+  readonly host?: string;
   /** For an actor's shard: a new connector to the actor, for another thread. */
   readonly connect?: () => DataPort;
 }

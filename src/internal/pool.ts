@@ -24,7 +24,7 @@ import { availableParallelism } from 'node:os';
 import { debuglog } from 'node:util';
 import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { FromShard, ToShard } from './protocol';
-import type { ExitListener, ShardThread } from './threadHost';
+import type { ExitListener, ShardThread } from './place';
 
 const log = debuglog('pariter');
 

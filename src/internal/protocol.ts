@@ -13,6 +13,25 @@
 import type { DataPort } from './nodeShapes';
 
 /**
+ * The calling thread's end of one shard's data channel, as {@link ToShard}
+ * and {@link FromShard} messages travel: a `MessagePort` to a local thread,
+ * or a stream to a host on another machine.
+ */
+export interface ShardPort {
+  /** Sends one message; throws when it cannot be sent (not cloneable, too large). */
+  postMessage(message: ToShard): void;
+  /** Listens for the shard's messages. */
+  on(event: 'message', listener: (message: FromShard) => void): unknown;
+  /**
+   * Listens once for the channel's close by the other side (a local thread's
+   * port; a remote stream reports its loss through the place's `onExit`).
+   */
+  once?(event: 'close', listener: () => void): unknown;
+  /** Closes the channel: the shard's side sees its end. */
+  close(): void;
+}
+
+/**
  * The `workerData` of a pooled shard worker: the worker's end of its first
  * shard's data channel (none for a thread started to replace one that died).
  */

@@ -6,20 +6,23 @@
  * and turns every failure into a {@link ShardError}.
  */
 import { ClosedError, ShardError, UsageError, type ShardErrorOrigin } from '../errors';
-import { ActorGoneError } from './actorLink';
+import { ActorGoneError } from './place';
 import { debug, describeError } from './debug';
-import type { DataPort } from './nodeShapes';
 import { isPromiseLike } from './promises';
 import {
   deserializeError,
   serializeError,
   type FromShard,
   type ShardPlan,
+  type ShardPort,
   type ToShard,
 } from './protocol';
 import type { Puller } from './pullPipeline';
 import { Queue } from './queue';
-import { startShardThread, type ShardThread } from './threadHost';
+import type { RunScope, ShardSetup, ShardThread } from './place';
+
+export type { RunScope, ShardSetup } from './place';
+import { startShardThread } from './threadHost';
 
 /** How a shard is read. */
 export interface ReadOptions {
@@ -33,33 +36,6 @@ export interface ReadOptions {
    * computes before it would have to wait.
    */
   readonly maxBatch?: number;
-}
-
-/**
- * What the shards of one run share: a feed that serves several shards (one
- * Observable subscription, say) is made once per run and closed with it.
- */
-export interface RunScope {
-  /** The value under `key` for this run, made by `make` on first use. */
-  shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V;
-  /**
-   * Whether a reader has asked shard `shard` (its index in the iterator) for
-   * items it has not had yet: then that shard's worker is working towards
-   * an answer.
-   */
-  demanded(shard: number): boolean;
-  /** Resolves at the next message of any of the run's shards. */
-  changed(): Promise<void>;
-  /** The user's stack frames that started the run, as stack lines (none when unknown). */
-  readonly startedBy?: () => string;
-}
-
-/** What one shard runs: its plan, and for a `feed` source, what feeds it. */
-export interface ShardSetup {
-  readonly plan: ShardPlan;
-  readonly feed?: (scope: RunScope) => Puller<unknown>;
-  /** For an actor's shard: opens a data port to the actor instead of starting a worker. */
-  readonly attach?: () => Promise<ShardThread>;
 }
 
 /** The largest batch one request asks for with `batchMs` > 0. */
@@ -94,7 +70,7 @@ export const END: unique symbol = Symbol('end');
 
 export class ShardChannel {
   private thread: ShardThread | undefined;
-  private port: DataPort | undefined;
+  private port: ShardPort | undefined;
   private starting: Promise<void> | undefined;
   private closed = false;
   private ended = false;
@@ -125,7 +101,11 @@ export class ShardChannel {
     private readonly onEvent: (outcomes: number) => void,
     private readonly scope: RunScope,
   ) {
-    this.origin = { iterator: setup.plan.name, shard: setup.plan.shard };
+    this.origin = {
+      iterator: setup.plan.name,
+      shard: setup.plan.shard,
+      ...(setup.host === undefined ? {} : { host: setup.host }),
+    };
     this.perRequest = requestSize(options);
   }
 
@@ -257,7 +237,9 @@ export class ShardChannel {
     thread.onExit((code, error) =>
       this.fail(
         code === undefined
-          ? "its actor's worker has exited or was terminated"
+          ? this.setup.host === undefined
+            ? "its actor's worker has exited or was terminated"
+            : `it was lost: ${error instanceof Error ? error.message : String(error)}`
           : `its worker exited unexpectedly with code ${code}${error instanceof Error ? ` (${error.message})` : ''}`,
         error ?? new Error(`Worker exited with code ${code}`),
       ),
@@ -266,7 +248,7 @@ export class ShardChannel {
     // A port closed by the other side (the shard's code, or an actor that
     // ended its side) would leave every request unanswered. A dying worker
     // closes its port too: its exit, reported just after, names the reason.
-    this.port.once('close', () => {
+    this.port.once?.('close', () => {
       if (this.ended || this.closed || this.failure) return;
       this.portClosed = setTimeout(
         () =>

@@ -28,6 +28,7 @@ import { ArgumentTypeError, ShardError, UsageError } from '../errors';
 import { ActorLink } from './actorLink';
 import type { DataPort, ResourceLimits } from './nodeShapes';
 import { ThreadPool, type PoolWorker } from './pool';
+import type { ActorThread, ExitListener, ShardThread } from './place';
 import type { ShardWorkerData, ToPoolThread } from './protocol';
 import { describeValue } from './validate';
 import { typeScriptLoader } from './typeScript';
@@ -95,40 +96,11 @@ function shardWorkerScript(): { file: string; eval: boolean } {
   return { file: source, eval: true };
 }
 
-/**
- * A place that runs one shard, seen through the shard's data port: a slot on
- * a pooled thread ({@link startShardThread}), or a run over an actor.
- */
-export interface ShardThread {
-  /** The calling thread's end of the shard's data channel. */
-  readonly port: DataPort;
-  /**
-   * Called once if the thread dies while it serves this shard (for an actor,
-   * also when its handle terminates it), with the error the worker reported,
-   * if any (e.g. `ERR_WORKER_OUT_OF_MEMORY`).
-   */
-  onExit(listener: ExitListener): void;
-  /**
-   * Whether the shard keeps the process alive: `true` while a consumer
-   * waits on it (so that its thread's death is seen), `false` while it is idle.
-   */
-  hold(held: boolean): void;
-  /**
-   * Ends the shard: gives its pooled thread back (the thread closes the
-   * shard's pipeline and is kept for other runs), or for an actor closes the
-   * data port and leaves the actor running. Resolves when that is done.
-   */
-  terminate(): Promise<void>;
-}
-
 /** What pariter needs of a worker: Node's `Worker` events and threads.js's event-target surface. */
 type WorkerLike = NativeWorker & {
   addEventListener(event: string, listener: Listener): void;
   removeEventListener(event: string, listener: Listener): void;
 };
-
-/** Told of a worker's exit: its code, and the error it reported, if any. */
-export type ExitListener = (exitCode: number | undefined, error: unknown) => void;
 
 /** How a worker's exit reaches its pending calls. */
 class WorkerExit extends Error {
@@ -308,37 +280,6 @@ export function startShardThread(run?: object): ShardThread {
   return shardPool.borrow(run);
 }
 
-/** A custom actor's worker, as the calling thread drives it. */
-export interface ActorThread {
-  /**
-   * Constructs the actor with `args` (encoded, with `transfer` the ports in
-   * them to move rather than copy); resolves to its methods' names.
-   */
-  construct(args: readonly unknown[], transfer: readonly MessagePort[]): Promise<string[]>;
-  /** Calls one of the actor's methods, with arguments as for `construct`. */
-  invoke(
-    method: string,
-    args: readonly unknown[],
-    transfer: readonly MessagePort[],
-  ): Promise<unknown>;
-  /**
-   * Opens a data port for one run over the actor.
-   *
-   * @throws UsageError when another reader holds the actor;
-   *   ActorGoneError when its worker has exited or was terminated
-   */
-  attach(): Promise<ShardThread>;
-  /**
-   * A new connector to the actor, to be transferred to another thread that
-   * reads it (an `ActorLink` there).
-   *
-   * @throws UsageError when its worker has exited or was terminated
-   */
-  connector(): MessagePort;
-  /** Stops the actor's worker. */
-  terminate(): Promise<void>;
-}
-
 /** How a starting actor is named in errors. */
 const ACTOR_ORIGIN = (what: string) => ({ iterator: `spawnActor(${what})`, shard: 0 });
 
@@ -365,7 +306,7 @@ function startError(error: unknown, what: string): Error {
 }
 
 /** A control call's argument, with the ports in it moved rather than copied. */
-function withTransfer(value: unknown, transfer: readonly MessagePort[]): unknown {
+function withTransfer(value: unknown, transfer: readonly DataPort[]): unknown {
   return transfer.length === 0 ? value : threads.Transfer(value as never, transfer as never[]);
 }
 
