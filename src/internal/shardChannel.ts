@@ -13,7 +13,6 @@ import {
   deserializeError,
   serializeError,
   type FromShard,
-  type ShardPlan,
   type ShardPort,
   type ToShard,
 } from './protocol';
