@@ -132,10 +132,11 @@ class Slot {
   }
 
   hold(held: boolean): void {
-    if (held === this.held) return;
-    this.held = held;
+    // The port is ref-ed by its `message` listeners: set it every time.
     if (held) this.port.ref();
     else this.port.unref();
+    if (held === this.held) return;
+    this.held = held;
     this.pool.holdThread(this.thread, held ? 1 : -1);
   }
 
@@ -168,6 +169,7 @@ class Slot {
     }
     // Stuck, and serving other shards too: the slot stays until the thread answers.
     log('thread %d is busy after its shard was released: kept until it answers', this.thread.id);
+    this.port.unref();
     void answered.then(() => {
       this.port.close();
       return this.pool.release(this, true);
