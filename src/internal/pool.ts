@@ -28,8 +28,12 @@ import type { ExitListener, ShardThread } from './threadHost';
 
 const log = debuglog('pariter');
 
-/** How long a released shard's thread has to answer before it counts as stuck, in ms. */
-export const RELEASE_GRACE_MS = 200;
+/**
+ * How long a released shard's thread has to answer before it counts as
+ * stuck, in ms: longer than a loaded machine takes to schedule a thread,
+ * so that only a shard still computing loses its thread.
+ */
+export const RELEASE_GRACE_MS = 1000;
 
 /** A pooled worker as the pool drives it (made by {@link SpawnWorker}). */
 export interface PoolWorker {
