@@ -90,7 +90,12 @@ function resourceLimits(value: unknown): ResourceLimits | undefined {
  *
  * State a shard function leaves in a thread's globals may be seen by a later
  * run on that thread; context values, stateful functions and pipelines are
- * per run.
+ * per run. A thread that a shard kills (`process.exit`, out of memory) is
+ * replaced, and fails only the shards it served: under the cap, those of
+ * that shard's run; above it, also the other shards sharing the thread
+ * (the same goes for an error nothing caught, e.g. a timer's throw).
+ * A shard still computing a second after its run stopped has its thread
+ * stopped, unless the thread serves other shards.
  *
  * @param options - `maxThreads` (a positive integer, default
  *   `max(4, 2 × os.availableParallelism())`), `idleTimeoutMs` (a

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Pair 7's processes on loopback: pariter hosts (`bin/pariter-host.js`) and
+ * Pair 10's processes on loopback: pariter hosts (`bin/pariter-host.js`) and
  * the raw gRPC server, each a child process that prints where it listens;
  * and the raw gRPC client side.
  */

@@ -1,6 +1,6 @@
 'use strict';
 /**
- * Pair 7 — shards on other machines, on loopback: pariter hosts
+ * Pair 10 — shards on other machines, on loopback: pariter hosts
  * (`pariter-host` child processes) against raw `@grpc/grpc-js` (a child
  * process with the same service style and `v8.serialize` messages) in the
  * same run.

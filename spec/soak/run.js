@@ -15,6 +15,10 @@
  * 3. stream (--long, or --stream-ms): an infinite source read by slow
  *    consumers for a while; RSS and heap at 25% and 100% must stay flat.
  *
+ * Runs use the default thread pool: the baseline holds its idle threads, and
+ * the pool's counts (`poolStats()`) are in the summary; the short runs must
+ * reuse its threads (few spawned over all of them).
+ *
  * Prints one JSON summary line on stdout; exit code 0 when every check
  * passed, 1 otherwise (the failed checks are in `failures`).
  *
@@ -26,7 +30,8 @@
  */
 const { readFileSync } = require('node:fs');
 const { performance } = require('node:perf_hooks');
-const { fromRange } = require('pariter');
+const { availableParallelism } = require('node:os');
+const { fromRange, poolStats } = require('pariter');
 const { lastValueFrom, take, toArray } = require('rxjs');
 
 const MB = 1024 * 1024;
@@ -283,7 +288,9 @@ async function main() {
   await within(ENDINGS.take(0, true), 'warm-up (gatherAsync)');
   const baselineThreads = await steadyThreads();
   const before = await memory();
+  const poolBefore = poolStats();
   const phases = await shortRuns(baselineThreads);
+  const poolAfterRuns = poolStats();
   const afterRuns = await memory();
   const threadsAfterRuns = await steadyThreads(baselineThreads);
 
@@ -324,6 +331,13 @@ async function main() {
       end: mb(after.heapUsed),
     },
     rssMb: { before: mb(before.rss), afterRuns: mb(afterRuns.rss), end: mb(after.rss) },
+    pool: {
+      maxThreads: Math.max(4, 2 * availableParallelism()),
+      beforeRuns: poolBefore,
+      afterRuns: poolAfterRuns,
+      end: poolStats(),
+      spawnedDuringRuns: poolAfterRuns.spawned - poolBefore.spawned,
+    },
     heapGrowthMb: mb(afterRuns.heapUsed - before.heapUsed),
     rssGrowthMb: mb(afterRuns.rss - before.rss),
     fast: fastPhase,
@@ -341,6 +355,13 @@ async function main() {
       `${name}: ${phase.threadsAfter} threads after the runs, baseline ${baselineThreads}`,
     );
   }
+  // Each way of ending may find the pool's threads retired by the idle
+  // timeout while the threads settle; within one, runs reuse threads.
+  fail(
+    summary.pool.spawnedDuringRuns <= 3 * 2 * summary.pool.maxThreads,
+    `${summary.pool.spawnedDuringRuns} threads spawned for ${3 * options.runs} runs`,
+  );
+  fail(summary.pool.end.shards === 0, `the pool still serves ${summary.pool.end.shards} shards`);
   fail(threadsAfterFast <= baselineThreads, `${threadsAfterFast} threads after the fast readers`);
   fail(
     threadsAfter <= baselineThreads,

@@ -10,7 +10,8 @@
  *   requests in turn, each on its own port, so nothing waits for another run.
  * - Giving a slot back asks the thread to close the shard (`close`/`closed`
  *   on the shard's port). A thread that does not answer within
- *   {@link RELEASE_GRACE_MS} (a busy loop, a long synchronous item) is
+ *   {@link RELEASE_GRACE_MS} ({@link START_GRACE_MS} while it starts) (a
+ *   busy loop, a long synchronous item) is
  *   stopped if that shard was its only one, as a run's end always stopped its
  *   shard; a shared one keeps the slot until it answers.
  * - A thread that dies (`process.exit`, out of memory) fails the shards it
@@ -28,8 +29,19 @@ import type { ExitListener, ShardThread } from './place';
 
 const log = debuglog('pariter');
 
-/** How long a released shard's thread has to answer before it counts as stuck, in ms. */
-export const RELEASE_GRACE_MS = 200;
+/**
+ * How long a released shard's thread has to answer before it counts as
+ * stuck, in ms: longer than a loaded machine takes to schedule a thread,
+ * so that only a shard still computing loses its thread.
+ */
+export const RELEASE_GRACE_MS = 1000;
+
+/**
+ * The same for a thread that has not finished starting (its runtime still
+ * loading, which takes seconds on a loaded machine), in ms: like threads.js's
+ * own handshake timeout.
+ */
+export const START_GRACE_MS = 10_000;
 
 /** A pooled worker as the pool drives it (made by {@link SpawnWorker}). */
 export interface PoolWorker {
@@ -132,10 +144,11 @@ class Slot {
   }
 
   hold(held: boolean): void {
-    if (held === this.held) return;
-    this.held = held;
+    // The port is ref-ed by its `message` listeners: set it every time.
     if (held) this.port.ref();
     else this.port.unref();
+    if (held === this.held) return;
+    this.held = held;
     this.pool.holdThread(this.thread, held ? 1 : -1);
   }
 
@@ -158,7 +171,10 @@ class Slot {
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       answered.then(() => true),
-      new Promise<boolean>((resolve) => (timer = setTimeout(resolve, RELEASE_GRACE_MS, false))),
+      new Promise<boolean>((resolve) => {
+        const grace = this.thread.worker.ready ? RELEASE_GRACE_MS : START_GRACE_MS;
+        timer = setTimeout(resolve, grace, false);
+      }),
     ]);
     clearTimeout(timer);
     if (inTime || this.thread.slots.size <= 1) {
@@ -168,6 +184,7 @@ class Slot {
     }
     // Stuck, and serving other shards too: the slot stays until the thread answers.
     log('thread %d is busy after its shard was released: kept until it answers', this.thread.id);
+    this.port.unref();
     void answered.then(() => {
       this.port.close();
       return this.pool.release(this, true);
