@@ -70,11 +70,13 @@ test('require and import give the same public names', async (t) => {
     'ArgumentRangeError',
     'ArgumentTypeError',
     'ClosedError',
+    'Cluster',
     'LocalIterator',
     'ParallelIterator',
     'ShardError',
     'UsageError',
     'batch',
+    'cluster',
     'combine',
     'flatten',
     'fromItems',
@@ -82,6 +84,7 @@ test('require and import give the same public names', async (t) => {
     'fromRange',
     'moduleFn',
     'shuffle',
+    'startHost',
     'stateful',
   ];
   const list = `JSON.stringify(${JSON.stringify(expected)}.filter((name) => typeof p[name] !== 'function'))`;

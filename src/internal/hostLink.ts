@@ -66,7 +66,6 @@ function describeFailure(error: grpc.ServiceError, limit: number): string {
 /** One host of a cluster. */
 export class HostLink {
   private client: HostClient | undefined;
-  private ready: Promise<HostClient> | undefined;
   private readonly calls = new Set<Duplex>();
   private closed = false;
 
@@ -76,9 +75,9 @@ export class HostLink {
     private readonly options: LinkOptions,
   ) {}
 
-  private connect(): Promise<HostClient> {
-    if (this.closed) return Promise.reject(new ClosedError(`The cluster was closed`));
-    if (this.ready) return this.ready;
+  /** The client, made on first use (gRPC connects in the background). */
+  private client_(): HostClient {
+    if (this.client) return this.client;
     const { tls, keepaliveMs, connectTimeoutMs, maxMessageBytes } = this.options;
     const grpc = loadGrpc();
     const credentials = tls
@@ -88,14 +87,24 @@ export class HostLink {
           tls.cert === undefined ? null : Buffer.from(tls.cert),
         )
       : grpc.credentials.createInsecure();
-    const client: HostClient = new (hostClient())(this.address, credentials, {
+    this.client = new (hostClient())(this.address, credentials, {
       ...channelOptions(keepaliveMs, maxMessageBytes),
       // A host restarted after a failure is found again quickly.
       'grpc.initial_reconnect_backoff_ms': Math.min(1000, connectTimeoutMs),
       'grpc.max_reconnect_backoff_ms': Math.min(1000, connectTimeoutMs),
     });
-    this.client = client;
-    const ready = new Promise<HostClient>((resolve, reject) => {
+    return this.client;
+  }
+
+  /**
+   * The client once its connection is ready: at once when it is, else
+   * within `connectTimeoutMs` (a host restarted meanwhile is reached again).
+   */
+  private connect(): Promise<HostClient> {
+    if (this.closed) return Promise.reject(new ClosedError(`The cluster was closed`));
+    const client = this.client_();
+    const { connectTimeoutMs } = this.options;
+    return new Promise<HostClient>((resolve, reject) => {
       client.waitForReady(Date.now() + connectTimeoutMs, (error) => {
         if (!error) return resolve(client);
         this.drop(client);
@@ -107,15 +116,12 @@ export class HostLink {
         );
       });
     });
-    this.ready = ready;
-    return ready;
   }
 
   /** Forgets `client` (after a failure), so that the next use connects again. */
   private drop(client: HostClient): void {
     if (this.client !== client) return;
     this.client = undefined;
-    this.ready = undefined;
     client.close();
   }
 
