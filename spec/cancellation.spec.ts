@@ -131,6 +131,15 @@ test.serial('a run that ends by itself leaves no listener on the signal', async 
   const local = it.gatherAsync({ signal: controller.signal, numAsync: 2 });
   await local.next();
   await local.return();
+  t.deepEqual(
+    await lastValueFrom(
+      of(1, 2, 3).pipe(
+        parallelMap((x: number) => x * 2, { signal: controller.signal }),
+        toArray(),
+      ),
+    ),
+    [2, 4, 6],
+  );
   t.is(abortListeners(controller.signal), 0);
   controller.abort(); // nothing left to stop
   await assertBackToBaseline(t, 'after runs that ended');

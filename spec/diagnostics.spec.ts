@@ -32,7 +32,7 @@ const debugLines = (stderr: string): string[] =>
     .filter((line): line is string => line !== undefined);
 
 test('NODE_DEBUG=pariter logs runs, threads, errors and aborts on stderr', async (t) => {
-  const run = await runNode(['-e', SCRIPT], { env: { NODE_DEBUG: 'pariter' } });
+  const run = await runNode(['-e', SCRIPT], { env: { NODE_DEBUG: 'pariter' }, capMs: 60_000 });
   t.is(run.code, 0, run.stderr);
   t.is(run.stdout, 'done\n');
   const lines = debugLines(run.stderr);
@@ -69,7 +69,7 @@ test('NODE_DEBUG=pariter logs runs, threads, errors and aborts on stderr', async
 });
 
 test('without NODE_DEBUG, pariter prints nothing', async (t) => {
-  const run = await runNode(['-e', SCRIPT], { env: { NODE_DEBUG: '' } });
+  const run = await runNode(['-e', SCRIPT], { env: { NODE_DEBUG: '' }, capMs: 60_000 });
   t.is(run.code, 0, run.stderr);
   t.is(run.stdout, 'done\n');
   t.is(run.stderr, '');
