@@ -148,15 +148,27 @@ test.serial(
     );
     t.is((threw?.cause as Error | undefined)?.message, 'actor module failed to load');
     t.regex(threw?.message ?? '', /while it started/);
+    // Each worker made when it is passed, so that it exits while it starts.
     for (const worker of [
-      './fixtures/life-exit-at-load.js',
-      new Worker('./fixtures/life-exit-at-load.js'),
+      () => './fixtures/life-exit-at-load.js',
+      () => new Worker('./fixtures/life-exit-at-load.js'),
     ]) {
-      const exited = await t.throwsAsync(within(spawnActor(worker), 'spawnActor(exit)'), {
+      const exited = await t.throwsAsync(within(spawnActor(worker()), 'spawnActor(exit)'), {
         instanceOf: ShardError,
       });
       t.regex(exited?.message ?? '', /exited with code 3/);
     }
+    // A threads.js Worker that exited before it was passed: no handshake to wait for.
+    const early = new Worker('./fixtures/life-exit-at-load.js');
+    await within(
+      new Promise((resolve) => (early as unknown as NativeWorker).once('exit', resolve)),
+      'the worker exits',
+    );
+    const before = Date.now();
+    await t.throwsAsync(within(spawnActor(early), 'spawnActor(exited)'), {
+      instanceOf: ArgumentTypeError,
+    });
+    t.true(Date.now() - before < 5000, "it did not wait for threads.js's handshake timeout");
     await assertBackToBaseline(t, 'after the workers that exited');
   },
 );

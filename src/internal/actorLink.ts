@@ -36,6 +36,9 @@ function refusal(error: ReturnType<typeof deserializeError>): Error {
   return usage;
 }
 
+/** A link no longer reachable closes its connector, so the actor lets go of it too. */
+const collected = new FinalizationRegistry<MessagePort>((connector) => connector.close());
+
 export class ActorLink {
   private nextReader = 0;
   private gone = false;
@@ -63,6 +66,7 @@ export class ActorLink {
     this.ended = exited ? Promise.race([closed, exited]) : closed;
     this.ended.catch(() => undefined);
     connector.unref();
+    collected.register(this, connector);
   }
 
   /**

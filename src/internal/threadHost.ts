@@ -358,8 +358,8 @@ function isNativeWorker(worker: unknown): worker is NativeWorker {
  * Spawns a user's worker (threads.js's `Worker`) whose module called
  * `exposeActor`.
  *
- * @throws ArgumentTypeError when `worker` is not a threads.js worker (a
- *   `worker_threads.Worker` is terminated first), or its module does not
+ * @throws ArgumentTypeError when `worker` is not a running threads.js worker
+ *   (a `worker_threads.Worker` is terminated first), or its module does not
  *   call `exposeActor`; ShardError when it exits while it starts
  */
 export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
@@ -379,6 +379,11 @@ export async function spawnActorThread(worker: unknown): Promise<ActorThread> {
   ) {
     throw new ArgumentTypeError(
       `Expected \`worker\` to be a threads.js Worker or an actor module's path or file: URL, got ${describeValue(worker)}`,
+    );
+  }
+  if ((w as WorkerLike).threadId === -1) {
+    throw new ArgumentTypeError(
+      "Expected `worker` to be a running threads.js Worker, got one that has exited: pass a new Worker, or the actor module's path",
     );
   }
   return startActor(new Spawned(w as WorkerLike), "a threads.js Worker's module");
