@@ -838,7 +838,9 @@ test.serial('TSDoc example of ParallelIterator.close()', async (t) => {
 test.serial('ParallelIterator.close() rejects a pending pull with a ClosedError', async (t) => {
   const it = fromRange(4, { repeat: true });
   const local = it.gatherSync();
+  // A whole round (one item of each shard), so that the next pull waits for the shards.
   t.deepEqual(await local.next(), { done: false, value: 0 });
+  t.deepEqual(await local.next(), { done: false, value: 2 });
   const pending = local.next();
   await it.close();
   await t.throwsAsync(pending, { instanceOf: ClosedError });

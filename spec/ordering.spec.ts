@@ -139,8 +139,9 @@ test.serial(
     t.is(seen.length, 20);
     seen.forEach((s, i) => {
       const round = Math.floor(i / 2) + 1;
-      // While any item of round r is consumed, each shard has computed r items: none of round r+1.
-      t.deepEqual(asked[i], [round, round], `item ${s.x}`);
+      const [c0, c1] = asked[i] ?? [Infinity, Infinity];
+      // While an item of round r is consumed, no shard was asked for round r+1.
+      t.true(c0 <= round && c1 <= round, `item ${s.x}: computed ${c0}, ${c1} in round ${round}`);
       t.is(s.computed, s.k);
     });
   },

@@ -81,8 +81,14 @@ const dropped = new FinalizationRegistry<LocalSource>((source) => {
  * a gather, `fn(x_i)` of a following `forEach` runs before `x_{i+1}` is
  * requested from its shard.
  *
- * Exhausting it, `return()` (also by `break` out of `for await`), `take(n)`
- * or an error stops the workers of its run.
+ * A `LocalIterator` also comes from a source in the calling thread
+ * ({@link LocalIterator.from}), which may say "nothing now" with
+ * {@link NOT_READY}.
+ *
+ * Exhausting it, `return()`/`close()` (also by `break` out of `for await`)
+ * or an error stops the workers of its run (and closes a local source);
+ * `take(n)` leaves it usable, as in Ray. A `LocalIterator` dropped unread
+ * releases its workers when it is garbage-collected.
  *
  * @example
  * ```ts
@@ -451,7 +457,9 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
   /**
    * Pairs each item with its source: `[actor, item]`, where after a gather
    * `actor` is the shard's {@link ShardHandle} (the same object for every item
-   * of a shard), and for `fromActors` the user's actor handle.
+   * of a shard), and for `fromActors` the user's actor handle. Each item
+   * carries its own source through awaited local steps and unions, so the
+   * pair names the shard the item came from.
    *
    * @returns a new iterator of pairs
    * @example
@@ -476,14 +484,21 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * nested deterministic unions interleave recursively. Otherwise (the
    * default) it takes items as they become ready: each input has one pull in
    * flight, and when several are ready it serves them in turn, so a fast
-   * input never starves a slow one. A weight of `'*'` takes as many items as
-   * an input has ready (in deterministic mode, one). An exhausted input drops
-   * out. The inputs share one metrics context.
+   * input never starves a slow one. As in Ray, a fractional weight `w` takes
+   * `floor(w)` or `floor(w) + 1` items per turn, `w` on average, and `'*'`
+   * takes whatever that input has ready now, possibly nothing, without
+   * waiting (in deterministic mode, its pull may stay in flight for the next
+   * turn). An input that gives {@link NOT_READY} ends its turn; a round that
+   * gives nothing makes the reader wait briefly. An exhausted input drops
+   * out. The inputs share one metrics context, and each item keeps its own
+   * `currentActor`.
    *
    * @param args - the other `LocalIterator`s, optionally followed by options
    * @returns the union, printed as `LocalIterator[LocalUnion[…, …]]`
    * @throws ArgumentTypeError when an input is not a `LocalIterator`;
-   *   ArgumentRangeError for weights of the wrong length or value
+   *   ArgumentRangeError for weights of the wrong length or value (each a
+   *   positive number or `'*'`); UsageError when two inputs are the same
+   *   iterator or read one gather (use `duplicate` for copies)
    * @example
    * ```ts
    * const a = fromItems(['a', 'b'], 1).gatherSync();

@@ -149,6 +149,12 @@ export class ShardChannel {
    * item: this is the calling thread's hot path).
    */
   take(): unknown {
+    // Once the run was stopped, items that had already arrived are not handed out.
+    if (this.closed) {
+      throw new ClosedError(
+        `${this.origin.iterator} was closed while a pull waited for shard ${this.origin.shard}`,
+      );
+    }
     const chunk = this.chunks.peek();
     if (chunk) {
       const value = chunk.items[chunk.next++];
@@ -156,10 +162,6 @@ export class ShardChannel {
       return value;
     }
     if (this.failure) throw this.failure;
-    if (this.closed)
-      throw new ClosedError(
-        `${this.origin.iterator} was closed while a pull waited for shard ${this.origin.shard}`,
-      );
     return this.ended ? END : WAIT;
   }
 
