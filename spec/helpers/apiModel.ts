@@ -491,7 +491,9 @@ export interface PropertyReport {
 export async function checkApiSequences(
   numRuns: number,
   seed = Date.now() ^ (Math.random() * 2 ** 31),
+  onRun: (done: number) => void = () => undefined,
 ): Promise<PropertyReport> {
+  let done = 0;
   const worker = await spawn(
     new Worker(path.relative(__dirname, path.join(FIXTURES, 'sumWorker.js'))),
   );
@@ -506,6 +508,7 @@ export async function checkApiSequences(
         if (count > baseline) {
           throw new Error(`${JSON.stringify(program)}: ${count} threads, baseline ${baseline}`);
         }
+        onRun(++done);
       }),
       { numRuns, seed, endOnFailure: true },
     );

@@ -401,7 +401,10 @@ async function apiSequences(runs) {
   require('ts-node').register({ transpileOnly: true });
   const { checkApiSequences } = require('../helpers/apiModel.ts');
   const t0 = performance.now();
-  const report = await checkApiSequences(runs);
+  // Progress on stderr: the summary comes only at the end.
+  const report = await checkApiSequences(runs, undefined, (done) => {
+    if (done % 50 === 0) console.error(`api sequences: ${done} of ${runs} passed`);
+  });
   return { ...report, ms: Math.round(performance.now() - t0) };
 }
 
