@@ -46,7 +46,7 @@ export interface ShardTemplate {
   readonly repeat: boolean;
   readonly ops: readonly OpSpec[];
   /** For a `feed` source: what feeds it, from the calling thread. */
-  readonly feed?: (scope: RunScope) => Puller<unknown>;
+  readonly feed?: (scope: RunScope, demanded: () => boolean) => Puller<unknown>;
   /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
   readonly actor?: unknown;
   /** For an actor's shard: opens a data port to the actor. */
@@ -55,7 +55,8 @@ export interface ShardTemplate {
 
 /** What feeds a set of shards from the calling thread: one per run. */
 interface Feed {
-  puller(shard: number): Puller<unknown>;
+  /** `demanded` tells whether a reader waits for that shard's items (see `ShardSetup.feed`). */
+  puller(shard: number, demanded: () => boolean): Puller<unknown>;
   close(): void | Promise<void>;
 }
 
@@ -73,7 +74,8 @@ export function fedShards(
     source: batch === undefined ? { kind: 'feed' } : { kind: 'feed', batch },
     repeat: false,
     ops: [],
-    feed: (scope: RunScope) => scope.shared(key, () => open(scope)).puller(shard),
+    feed: (scope: RunScope, demanded: () => boolean) =>
+      scope.shared(key, () => open(scope)).puller(shard, demanded),
   }));
 }
 

@@ -40,12 +40,6 @@ export interface ReadOptions {
 export interface RunScope {
   /** The value under `key` for this run, made by `make` on first use. */
   shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V;
-  /**
-   * Whether a reader has asked shard `shard` (its index in the iterator) for
-   * items it has not had yet: then that shard's worker is working towards
-   * an answer.
-   */
-  demanded(shard: number): boolean;
   /** Resolves at the next message of any of the run's shards. */
   changed(): Promise<void>;
 }
@@ -53,7 +47,11 @@ export interface RunScope {
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */
 export interface ShardSetup {
   readonly plan: ShardPlan;
-  readonly feed?: (scope: RunScope) => Puller<unknown>;
+  /**
+   * Opens the feed; `demanded` tells, at any time, whether a reader has asked
+   * this shard for items it has not had yet (its worker works towards them).
+   */
+  readonly feed?: (scope: RunScope, demanded: () => boolean) => Puller<unknown>;
   /** For an actor's shard: opens a data port to the actor instead of starting a worker. */
   readonly attach?: () => Promise<ShardThread>;
 }
@@ -125,11 +123,6 @@ export class ShardChannel {
     this.perRequest = requestSize(options);
   }
 
-  /** The shard's index in its iterator. */
-  get shard(): number {
-    return this.setup.plan.shard;
-  }
-
   /** Whether requests are outstanding: the shard works towards an answer. */
   get demanded(): boolean {
     return this.outstanding > 0 && !this.closed && !this.ended && !this.failure;
@@ -157,7 +150,7 @@ export class ShardChannel {
    */
   warm(): void {
     if (this.closed) return;
-    this.feeder ??= this.setup.feed?.(this.scope);
+    this.feeder ??= this.setup.feed?.(this.scope, () => this.demanded);
     this.starting ??= this.start();
   }
 
