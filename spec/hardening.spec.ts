@@ -433,3 +433,16 @@ test.serial(
     await threads.assertBackToBaseline(t, 'after a slow partition');
   },
 );
+
+test.serial(
+  'repartition of a repartition read through one partition keeps every item of it',
+  async (t) => {
+    // Found by the API sequence property: the inner repartition learnt its
+    // partitions one by one and dropped an item dealt to one not yet known.
+    const it = fromRange(34, 1).repartition(2).repartition(2);
+    t.deepEqual(await within(it.getShard(1).take(8), 'getShard(1)'), [2, 3, 6, 7, 10, 11, 14, 15]);
+    const both = fromRange(8, 1).repartition(2).union(fromRange(6, 2).repartition(3));
+    t.deepEqual(await within(both.getShard(3).take(9), 'getShard(3) of a union'), [1, 4]);
+    await threads.assertBackToBaseline(t, 'after nested repartitions');
+  },
+);

@@ -55,7 +55,8 @@ import { inspectCustom, type DataPort } from './internal/nodeShapes';
 
 /** What feeds a set of shards from the calling thread: one per run. */
 interface Feed {
-  puller(shard: number): Puller<unknown>;
+  /** `demanded` tells whether a reader waits for that shard's items (see `ShardSetup.feed`). */
+  puller(shard: number, demanded: () => boolean): Puller<unknown>;
   close(): void | Promise<void>;
 }
 
@@ -73,7 +74,8 @@ export function fedShards(
     source: batch === undefined ? { kind: 'feed' } : { kind: 'feed', batch },
     repeat: false,
     ops: [],
-    feed: (scope: RunScope) => scope.shared(key, () => open(scope)).puller(shard),
+    feed: (scope: RunScope, demanded: () => boolean) =>
+      scope.shared(key, () => open(scope)).puller(shard, demanded),
   }));
 }
 

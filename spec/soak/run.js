@@ -14,6 +14,13 @@
  *    must not grow with the number of items read (bytes per item).
  * 3. stream (--long, or --stream-ms): an infinite source read by slow
  *    consumers for a while; RSS and heap at 25% and 100% must stay flat.
+ * 4. hostile (--long, or --hostile): abandoned fromObservable readers of an
+ *    infinite Observable, getShard(0) of a repartition whose other
+ *    partitions nobody reads, and a slow consumer of gatherAsync with a large
+ *    read-ahead ({ numAsync: 64, batchMs: 50 }); heap and RSS must stay flat.
+ * 5. api (--long, or --api-runs N): N random sequences of API calls checked
+ *    against a model, threads back to the baseline after each
+ *    (spec/helpers/apiModel.ts, loaded with ts-node).
  *
  * Runs use the default thread pool: the baseline holds its idle threads, and
  * the pool's counts (`poolStats()`) are in the summary; the short runs must
@@ -26,13 +33,15 @@
  *   node --expose-gc spec/soak/run.js --runs 1000 --long   # npm run soak
  *
  * Options: --runs N (per way of ending), --parallel P (runs at once),
- * --async-every K, --fast-items N (per fast reader), --stream-ms MS, --long.
+ * --async-every K, --fast-items N (per fast reader), --stream-ms MS, --hostile,
+ * --api-runs N, --skip-base (only phases 4 and 5), --long.
  */
 const { readFileSync } = require('node:fs');
+const { setInterval, clearInterval } = require('node:timers');
 const { performance } = require('node:perf_hooks');
 const { availableParallelism } = require('node:os');
-const { fromRange, poolStats } = require('pariter');
-const { lastValueFrom, take, toArray } = require('rxjs');
+const { fromIterators, fromObservable, fromRange, poolStats } = require('pariter');
+const { Observable, lastValueFrom, take, toArray } = require('rxjs');
 
 const MB = 1024 * 1024;
 
@@ -47,6 +56,9 @@ function parseArgs(argv) {
     };
     if (arg === '--runs') options.runs = value();
     else if (arg === '--long') options.long = true;
+    else if (arg === '--hostile') options.hostile = true;
+    else if (arg === '--skip-base') options.skipBase = true;
+    else if (arg === '--api-runs') options.apiRuns = value();
     else if (arg === '--parallel') options.parallel = Math.max(1, value());
     else if (arg === '--stream-ms') options.streamMs = value();
     else if (arg === '--fast-items') options.fastItems = value();
@@ -54,6 +66,8 @@ function parseArgs(argv) {
     else throw new Error(`unknown option ${arg}`);
   }
   options.parallel ??= options.long ? 2 : 1;
+  options.hostile ??= options.long;
+  options.apiRuns ??= options.long ? 1000 : 0;
   options.streamMs ??= options.long ? 120_000 : 0;
   options.fastItems ??= options.long ? 500_000 : 120_000;
   options.asyncEvery ??= options.long ? 10 : Math.max(1, options.runs);
@@ -279,6 +293,129 @@ async function stream(ms) {
   };
 }
 
+// --- phase 4: hostile cases of issue 11 --------------------------------------------------
+
+/** Heap and RSS of `samples` (taken at regular steps): the first, the last, and the drift. */
+function drift(samples) {
+  const first = samples[0];
+  const last = samples[samples.length - 1];
+  return {
+    heapMb: samples.map((s) => mb(s.heapUsed)),
+    rssMb: samples.map((s) => mb(s.rss)),
+    heapDriftMb: mb(last.heapUsed - first.heapUsed),
+    rssDriftMb: mb(last.rss - first.rss),
+  };
+}
+
+/** An endless Observable of ~100-byte objects, 2,000 per millisecond tick; counts live subscriptions. */
+function endlessObservable(stats) {
+  return new Observable((subscriber) => {
+    stats.live++;
+    let i = 0;
+    const timer = setInterval(() => {
+      for (let k = 0; k < 2000; k++) subscriber.next({ i: i++, pad: 'x'.repeat(100) });
+    }, 1);
+    return () => {
+      clearInterval(timer);
+      stats.live--;
+    };
+  });
+}
+
+/** Readers of fromObservable that read 3 items and are dropped, round after round. */
+async function abandonedReaders(rounds) {
+  const stats = { live: 0 };
+  const samples = [];
+  for (let round = 0; round < rounds; round++) {
+    await (async () => {
+      const local = fromObservable(endlessObservable(stats), { numShards: 2 }).gatherSync();
+      for (let i = 0; i < 3; i++) await within(local.next(), 'abandoned reader next()');
+    })();
+    await delay(50);
+    samples.push(await memory());
+  }
+  // Collected readers stop their runs, which unsubscribe.
+  const deadline = Date.now() + 30_000;
+  while (stats.live > 0 && Date.now() < deadline) {
+    await memory();
+    await delay(100);
+  }
+  return { rounds, liveSubscriptions: stats.live, ...drift(samples.slice(Math.floor(rounds / 4))) };
+}
+
+/** getShard(0) of repartition(3) of an endless source: partitions 1 and 2 are never read. */
+async function unreadPartitions(items) {
+  const local = fromIterators([
+    function* () {
+      for (let i = 0; ; i++) yield { i, pad: 'x'.repeat(100) };
+    },
+  ])
+    .repartition(3, { batchMs: 5 })
+    .getShard(0);
+  const samples = [];
+  for (let n = 1, expected = 0; n <= items; n++, expected += 3) {
+    const { value } = await local.next();
+    check(value.i === expected, `partition 0 gave ${value.i}, expected ${expected}`);
+    if (n % (items / 4) === 0) samples.push(await memory());
+  }
+  await local.return();
+  return { items, ...drift(samples) };
+}
+
+/** A slow consumer of gatherAsync({ numAsync: 64, batchMs: 50 }) over an endless source. */
+async function slowReadAhead(ms) {
+  const local = fromIterators([
+    function* () {
+      for (let i = 0; ; i++) yield { i, pad: 'x'.repeat(100) };
+    },
+    function* () {
+      for (let i = 0; ; i++) yield { i, pad: 'y'.repeat(100) };
+    },
+  ]).gatherAsync({ numAsync: 64, batchMs: 50 });
+  const samples = [];
+  const start = performance.now();
+  let items = 0;
+  for (const quarter of [1, 2, 3, 4]) {
+    while (performance.now() - start < (quarter * ms) / 4) {
+      await within(local.next(), 'slow read-ahead next()');
+      items++;
+      await delay(1);
+    }
+    samples.push(await memory());
+  }
+  await local.return();
+  return { ms, items, ...drift(samples) };
+}
+
+async function hostile() {
+  return {
+    abandonedReaders: await within(abandonedReaders(options.long ? 40 : 12), 'abandoned', 600_000),
+    unreadPartitions: await within(
+      unreadPartitions(options.long ? 400_000 : 100_000),
+      'unread partitions',
+      600_000,
+    ),
+    slowReadAhead: await within(
+      slowReadAhead(options.long ? 60_000 : 10_000),
+      'slow read-ahead',
+      600_000,
+    ),
+  };
+}
+
+// --- phase 5: random API call sequences against a model ---------------------------------
+
+async function apiSequences(runs) {
+  require('ts-node').register({ transpileOnly: true });
+  const { checkApiSequences } = require('../helpers/apiModel.ts');
+  const t0 = performance.now();
+  // Progress on stderr: the summary comes only at the end.
+  const report = await checkApiSequences(runs, undefined, (done) => {
+    if (done % 50 === 0) console.error(`api sequences: ${done} of ${runs} passed`);
+  });
+  return { ...report, ms: Math.round(performance.now() - t0) };
+}
+
 // --- main ----------------------------------------------------------------------------
 
 async function main() {
@@ -289,20 +426,28 @@ async function main() {
   const baselineThreads = await steadyThreads();
   const before = await memory();
   const poolBefore = poolStats();
-  const phases = await shortRuns(baselineThreads);
+  const phases = options.skipBase ? {} : await shortRuns(baselineThreads);
   const poolAfterRuns = poolStats();
   const afterRuns = await memory();
   const threadsAfterRuns = await steadyThreads(baselineThreads);
 
   const fastPhase = {};
-  for (const kind of options.fastReaders) {
+  for (const kind of options.skipBase ? [] : options.fastReaders) {
     fastPhase[kind] = await within(fast(kind, options.fastItems), `fast ${kind}`, 600_000);
   }
   const threadsAfterFast = await steadyThreads(baselineThreads);
   const streamed =
-    options.streamMs > 0
+    options.streamMs > 0 && !options.skipBase
       ? await within(stream(options.streamMs), 'stream', options.streamMs + 60_000)
       : undefined;
+  const hostilePhase = options.hostile ? await hostile() : undefined;
+  const threadsAfterHostile = await steadyThreads(baselineThreads);
+  let api;
+  try {
+    api = options.apiRuns > 0 ? await apiSequences(options.apiRuns) : undefined;
+  } catch (error) {
+    api = { error: String(error && error.message ? error.message : error) };
+  }
   const threadsAfter = await steadyThreads(baselineThreads);
   const after = await memory();
 
@@ -312,6 +457,8 @@ async function main() {
     fastBytesPerItem: 3,
     streamRssDriftMb: 48,
     streamHeapDriftMb: 8,
+    hostileHeapDriftMb: 8,
+    hostileRssDriftMb: 64,
   };
   const summary = {
     mode: options.long ? 'long' : 'short',
@@ -342,6 +489,8 @@ async function main() {
     rssGrowthMb: mb(afterRuns.rss - before.rss),
     fast: fastPhase,
     stream: streamed,
+    hostile: hostilePhase,
+    api,
     margins,
     unhandledRejections: problems.unhandledRejections,
     warnings: problems.warnings,
@@ -394,6 +543,27 @@ async function main() {
       fail(count > 0, `stream: ${name} read nothing`);
     }
   }
+  if (hostilePhase) {
+    for (const [name, result] of Object.entries(hostilePhase)) {
+      fail(
+        result.heapDriftMb < margins.hostileHeapDriftMb,
+        `${name}: heap grew ${result.heapDriftMb} MB (${result.heapMb.join(', ')})`,
+      );
+      fail(
+        result.rssDriftMb < margins.hostileRssDriftMb,
+        `${name}: RSS grew ${result.rssDriftMb} MB (${result.rssMb.join(', ')})`,
+      );
+    }
+    fail(
+      hostilePhase.abandonedReaders.liveSubscriptions === 0,
+      `${hostilePhase.abandonedReaders.liveSubscriptions} abandoned readers still subscribed`,
+    );
+    fail(
+      threadsAfterHostile <= baselineThreads,
+      `${threadsAfterHostile} threads after the hostile cases`,
+    );
+  }
+  if (api) fail(api.error === undefined, `api sequences: ${api.error}`);
   fail(problems.unhandledRejections.length === 0, 'unhandled rejections');
   fail(problems.warnings.length === 0, 'process warnings');
   console.log(JSON.stringify(summary));

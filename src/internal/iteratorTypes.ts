@@ -18,7 +18,7 @@ export interface ShardTemplate {
   readonly repeat: boolean;
   readonly ops: readonly OpSpec[];
   /** For a `feed` source: what feeds it, from the calling thread. */
-  readonly feed?: (scope: RunScope) => Puller<unknown>;
+  readonly feed?: (scope: RunScope, demanded: () => boolean) => Puller<unknown>;
   /** The shard's handle for `currentActor`, when the user made it (`fromActors`). */
   readonly actor?: unknown;
   /** For an actor's shard: opens a data port to the actor; for a remote shard, a stream to its host. */

@@ -80,12 +80,6 @@ export interface ActorThread {
 export interface RunScope {
   /** The value under `key` for this run, made by `make` on first use. */
   shared<V extends { close(): void | Promise<void> }>(key: object, make: () => V): V;
-  /**
-   * Whether a reader has asked shard `shard` (its index in the iterator) for
-   * items it has not had yet: then that shard's worker is working towards
-   * an answer.
-   */
-  demanded(shard: number): boolean;
   /** Resolves at the next message of any of the run's shards. */
   changed(): Promise<void>;
   /** The user's stack frames that started the run, as stack lines (none when unknown). */
@@ -95,7 +89,11 @@ export interface RunScope {
 /** What one shard runs: its plan, and for a `feed` source, what feeds it. */
 export interface ShardSetup {
   readonly plan: ShardPlan;
-  readonly feed?: (scope: RunScope) => Puller<unknown>;
+  /**
+   * Opens the feed; `demanded` tells, at any time, whether a reader has asked
+   * this shard for items it has not had yet (its worker works towards them).
+   */
+  readonly feed?: (scope: RunScope, demanded: () => boolean) => Puller<unknown>;
   /**
    * Opens the place that runs the shard instead of starting a local thread:
    * a data port to an actor, or a stream to a host on another machine.

@@ -29,8 +29,12 @@ export class Repartitioner {
   private readonly buffers: unknown[][][];
   private readonly dealt: number[];
   private readonly ended: boolean[];
-  /** The partitions that are part of the run: those whose feed was opened. */
-  private readonly members = new Set<number>();
+  /**
+   * The partitions that are part of the run (those whose feed was opened),
+   * each with whether a reader waits for its items.
+   */
+  private readonly members = new Map<number, () => boolean>();
+  private started = false;
   /** Partitions waiting for another one to take its items. */
   private readonly blocked = new Set<number>();
   private waiters: Array<() => void> = [];
@@ -48,8 +52,8 @@ export class Repartitioner {
   }
 
   /** The feed of partition `partition`. */
-  puller(partition: number): Puller<unknown> {
-    this.members.add(partition);
+  puller(partition: number, demanded: () => boolean): Puller<unknown> {
+    this.members.set(partition, demanded);
     const active = this.run.channels.map((_, index) => index);
     let turn = 0;
     return {
@@ -78,6 +82,12 @@ export class Repartitioner {
   private async takeFrom(old: number, partition: number): Promise<{ value: unknown } | undefined> {
     const buffer = this.buffers[old]?.[partition] as unknown[];
     const channel = this.run.channels[old];
+    if (!this.started) {
+      // Every old shard opens its feed now, before any item is dealt: an old
+      // shard fed by another repartition then knows all of its partitions.
+      this.started = true;
+      for (const each of this.run.channels) each.warm();
+    }
     for (;;) {
       if (buffer.length > 0) {
         const value = buffer.shift();
@@ -118,7 +128,7 @@ export class Repartitioner {
     const to = (this.dealt[old] as number) % this.numPartitions;
     if (to === partition || !this.members.has(to) || this.blocked.has(to)) return undefined;
     if ((this.buffers[old]?.[to]?.length ?? 0) < MAX_LAG) return undefined;
-    return this.scope.demanded(to) ? to : undefined;
+    return this.members.get(to)?.() ? to : undefined;
   }
 
   /** Waits, as `partition`, until a buffer shrinks or any shard's state changes. */

@@ -108,11 +108,6 @@ export class ShardChannel {
     this.perRequest = requestSize(options);
   }
 
-  /** The shard's index in its iterator. */
-  get shard(): number {
-    return this.setup.plan.shard;
-  }
-
   /** Whether requests are outstanding: the shard works towards an answer. */
   get demanded(): boolean {
     return this.outstanding > 0 && !this.closed && !this.ended && !this.failure;
@@ -140,7 +135,7 @@ export class ShardChannel {
    */
   warm(): void {
     if (this.closed) return;
-    this.feeder ??= this.setup.feed?.(this.scope);
+    this.feeder ??= this.setup.feed?.(this.scope, () => this.demanded);
     this.starting ??= this.start();
   }
 

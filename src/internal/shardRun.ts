@@ -106,10 +106,6 @@ export class ShardRun implements RunScope {
     return value;
   }
 
-  demanded(shard: number): boolean {
-    return this.channels.some((channel) => channel.shard === shard && channel.demanded);
-  }
-
   changed(): Promise<void> {
     return new Promise((resolve) => this.watchers.push(resolve));
   }
