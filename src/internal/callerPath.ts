@@ -71,11 +71,29 @@ function userSites(sites: readonly NodeJS.CallSite[]): NodeJS.CallSite[] {
 export function callerSite(): CallSiteInfo | undefined {
   const site = userSites(callSites(callerSite))[0];
   if (!site) return undefined;
-  return {
+  const found = {
     file: frameFile(site.getFileName()) ?? '',
     line: site.getLineNumber() ?? 1,
     column: site.getColumnNumber() ?? 1,
   };
+  return { ...found, ...mappedPosition(site) };
+}
+
+/**
+ * The position of `site` as the process's own stack formatter prints it: a
+ * source-map formatter (ts-node's) maps a transpiled file's line back to the
+ * line in the file. Undefined when no formatter is installed.
+ */
+function mappedPosition(site: NodeJS.CallSite): { line: number; column: number } | undefined {
+  const format = Error.prepareStackTrace;
+  if (!format) return undefined;
+  try {
+    const printed = String(format(new Error(), [site]));
+    const at = /:(\d+):(\d+)\)?\s*$/.exec(printed);
+    return at ? { line: Number(at[1]), column: Number(at[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
