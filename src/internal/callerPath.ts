@@ -8,12 +8,16 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** pariter's own code: `src`, `operators` (run from source) and `dist` (built). */
+/**
+ * pariter's own code: `src` and `operators`, run from source or built into
+ * `dist` (the package's examples and specs are its users).
+ */
 const OWN_DIRS = ((): readonly string[] => {
-  const srcDir = path.dirname(__dirname);
-  const top = path.dirname(srcDir);
+  const top = path.dirname(path.dirname(__dirname));
   const root = path.basename(top) === 'dist' ? path.dirname(top) : top;
-  return ['src', 'operators', 'dist'].map((dir) => path.join(root, dir) + path.sep);
+  return [root, path.join(root, 'dist')].flatMap((base) =>
+    ['src', 'operators'].map((dir) => path.join(base, dir) + path.sep),
+  );
 })();
 
 /** Where a stack frame is. */
