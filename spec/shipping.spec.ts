@@ -356,3 +356,13 @@ test.serial(
     t.regex(stack, new RegExp(`\\n\\s+at .*${escape(file)}:${line}:${column}\\)`), stack);
   },
 );
+
+test.serial('a one-line typed arrow: its stack names the line of the call', async (t) => {
+  // prettier-ignore
+  const reading = fromRange(2, 1).forEach((x: number): number => { throw new TypeError(`typed ${x}`); }).take(2);
+  const error = await t.throwsAsync(within(reading, 'a one-line arrow'), {
+    instanceOf: ShardError,
+  });
+  const line = lineOfThisFile('throw new TypeError(`typed ${x}`)');
+  t.regex(String((error?.cause as Error).stack), new RegExp(`${escape(__filename)}:${line}:`));
+});

@@ -86,8 +86,10 @@ export interface ShardErrorOrigin {
  * could not be sent between threads.
  *
  * The original error is `cause` (rebuilt in the calling thread with its
- * `name`, `message` and `stack`). When a run ends with a `ShardError`, all of
- * its workers have been stopped.
+ * `name`, `message` and `stack`; for a shard function defined in a file, that
+ * stack names the file and the line that threw). The `ShardError`'s own
+ * stack ends with the frames of the user's code that started the read. When
+ * a run ends with a `ShardError`, all of its workers have been stopped.
  *
  * @example
  * ```ts

@@ -172,7 +172,11 @@ const abandoned = new FinalizationRegistry<RunCell>((cell) => void cell.run?.clo
  *
  * Functions given to its methods run in a worker, shipped by their source
  * text: they see their arguments, globals, `require` and `import()`, and the
- * names passed in `context`, not the local variables around them.
+ * names passed in `context`, not the local variables around them. Their
+ * `require`, `import()`, `__dirname` and `__filename` are those of the file
+ * that called pariter, and their stack traces name that file and line.
+ * Compiler helpers (`tslib`, Babel) and coverage counters (istanbul) they
+ * use are provided in the worker.
  *
  * @example
  * ```ts
@@ -207,7 +211,8 @@ export class ParallelIterator<T> {
    * `fn` may return a promise. It may also be a stateful callable: a
    * {@link stateful} function, or an instance of a class with a `call(item)`
    * method (the class is shipped and the instance's fields cloned, one copy
-   * per shard).
+   * per shard; a class with `#private` members cannot be copied and is
+   * refused).
    *
    * @param fn - the function, shipped to the workers by its source text
    * @param options - `maxConcurrency` (default 1; 0 = unbounded): calls run

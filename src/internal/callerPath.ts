@@ -8,12 +8,16 @@ import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** pariter's own code: `src`, `operators` (run from source) and `dist` (built). */
+/**
+ * pariter's own code: `src` and `operators`, run from source or built into
+ * `dist` (the package's examples and specs are its users).
+ */
 const OWN_DIRS = ((): readonly string[] => {
-  const srcDir = path.dirname(__dirname);
-  const top = path.dirname(srcDir);
+  const top = path.dirname(path.dirname(__dirname));
   const root = path.basename(top) === 'dist' ? path.dirname(top) : top;
-  return ['src', 'operators', 'dist'].map((dir) => path.join(root, dir) + path.sep);
+  return [root, path.join(root, 'dist')].flatMap((base) =>
+    ['src', 'operators'].map((dir) => path.join(base, dir) + path.sep),
+  );
 })();
 
 /** Where a stack frame is. */
@@ -71,11 +75,29 @@ function userSites(sites: readonly NodeJS.CallSite[]): NodeJS.CallSite[] {
 export function callerSite(): CallSiteInfo | undefined {
   const site = userSites(callSites(callerSite))[0];
   if (!site) return undefined;
-  return {
+  const found = {
     file: frameFile(site.getFileName()) ?? '',
     line: site.getLineNumber() ?? 1,
     column: site.getColumnNumber() ?? 1,
   };
+  return { ...found, ...mappedPosition(site) };
+}
+
+/**
+ * The position of `site` as the process's own stack formatter prints it: a
+ * source-map formatter (ts-node's) maps a transpiled file's line back to the
+ * line in the file. Undefined when no formatter is installed.
+ */
+function mappedPosition(site: NodeJS.CallSite): { line: number; column: number } | undefined {
+  const format = Error.prepareStackTrace;
+  if (!format) return undefined;
+  try {
+    const printed = String(format(new Error(), [site]));
+    const at = /:(\d+):(\d+)\)?\s*$/.exec(printed);
+    return at ? { line: Number(at[1]), column: Number(at[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
