@@ -1,9 +1,17 @@
 'use strict';
 /**
  * Fails (exit 1) when the TypeScript modules under src/ and operators/ import
- * each other in a cycle. Every relative import counts, `import type` and
- * `require()` included, so that each module can be read (and loaded) after
- * the ones it uses.
+ * each other in a cycle, or when a layer of src/internal/ imports one it must
+ * not. Every relative import counts, `import type` and `require()` included,
+ * so that each module can be read (and loaded) after the ones it uses.
+ *
+ * The layers of src/internal/: `caller/` (the calling thread's side of a run,
+ * and the places it runs shards in: pool threads, actors, remote hosts),
+ * `shard/` (what runs in a shard's thread), `host/` (a host on another
+ * machine: a gRPC server that runs its shards in its own pool), `wire/` (what
+ * crosses between them: messages, shipped functions, the gRPC service) and
+ * `common/` (pipelines and helpers every side uses). The calling side and the
+ * shard side meet only through the wire.
  *
  *   node scripts/checkCycles.js
  */
@@ -81,8 +89,50 @@ function cycles(edges) {
   return found;
 }
 
+/** What each layer of src/internal/ may import from src/internal/. */
+const LAYERS = {
+  common: ['common', 'wire'],
+  wire: ['wire', 'common'],
+  caller: ['caller', 'wire', 'common'],
+  shard: ['shard', 'wire', 'common'],
+  host: ['host', 'caller', 'wire', 'common'],
+};
+
+/** The layer of `file` under src/internal/, or undefined. */
+function layerOf(file) {
+  const rel = path.relative(path.join(ROOT, 'src', 'internal'), file).split(path.sep);
+  return rel.length > 1 && !rel[0].startsWith('..') ? rel[0] : undefined;
+}
+
+/** Imports that cross layers the wrong way, as "from -> to" lines. */
+function layerViolations(edges) {
+  const wrong = [];
+  for (const [from, targets] of edges) {
+    const layer = layerOf(from);
+    for (const target of targets) {
+      const other = layerOf(target);
+      if (layer !== undefined && other !== undefined && !LAYERS[layer]?.includes(other)) {
+        wrong.push(`${path.relative(ROOT, from)} -> ${path.relative(ROOT, target)}`);
+      }
+    }
+  }
+  return wrong;
+}
+
 const files = DIRS.flatMap((dir) => filesUnder(path.join(ROOT, dir)));
-const found = cycles(graph(files));
+const edges = graph(files);
+const unplaced = files.filter(
+  (file) => path.dirname(file) === path.join(ROOT, 'src', 'internal'),
+);
+const wrong = layerViolations(edges);
+if (unplaced.length > 0 || wrong.length > 0) {
+  for (const file of unplaced) {
+    console.error(`${path.relative(ROOT, file)}: put it in a layer (${Object.keys(LAYERS).join(', ')})`);
+  }
+  for (const line of wrong) console.error(`Import across layers: ${line}`);
+  process.exit(1);
+}
+const found = cycles(edges);
 if (found.length > 0) {
   console.error(
     `Import cycles in ${DIRS.join('/, ')}/ (each line: modules that import each other):`,
@@ -97,4 +147,6 @@ if (found.length > 0) {
   }
   process.exit(1);
 }
-console.log(`No import cycles among ${files.length} modules in ${DIRS.join('/, ')}/.`);
+console.log(
+  `No import cycles among ${files.length} modules in ${DIRS.join('/, ')}/; src/internal/ layers respected.`,
+);

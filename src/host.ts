@@ -27,13 +27,14 @@ import {
 
 /** A host's certificate and key, and the CA its clients' certificates must be signed by (PEM). */
 export interface HostTlsOptions {
+  /** PEM of the host's certificate (its name or IP as clients dial it). */
   readonly cert: string | Uint8Array;
+  /** PEM of the host's private key. */
   readonly key: string | Uint8Array;
   /** Clients must present a certificate signed by this CA (mutual TLS). */
   readonly clientCa: string | Uint8Array;
 }
 
-/** How a host runs its shards' threads. */
 /** Options of {@link startHost}. */
 export interface HostOptions {
   /** `host:port` to listen on; port 0 picks a free port (see {@link Host.port}). */
@@ -58,7 +59,12 @@ export interface Host {
   /** The bound port. */
   readonly port: number;
   /** Shard runs and actors it serves now. */
-  stats(): { readonly runs: number; readonly actors: number };
+  stats(): {
+    /** Shard runs open now. */
+    readonly runs: number;
+    /** Actors alive now. */
+    readonly actors: number;
+  };
   /** Stops listening, ends every run (their consumers see a `ShardError`) and actor; resolves when their threads are gone. */
   close(): Promise<void>;
   /** Same as {@link Host.close}, for `await using`. */

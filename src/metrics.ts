@@ -12,16 +12,23 @@ const meanOf = (values: readonly number[]): number =>
 
 /** A {@link Timer} as plain data (see {@link MetricsContext.save}). */
 export interface SavedTimer {
+  /** The durations in the window, in milliseconds, oldest first. */
   readonly samples: number[];
+  /** The units processed in the window, oldest first. */
   readonly units: number[];
+  /** How many samples were pushed in all. */
   readonly count: number;
+  /** The sum of all durations pushed, in milliseconds. */
   readonly sum: number;
 }
 
 /** A {@link MetricsContext} as plain data: what `save()` returns and `restore()` takes. */
 export interface SavedMetrics {
+  /** The counters, by name. */
   readonly counters: Record<string, number>;
+  /** The timers, by name. */
   readonly timers: Record<string, SavedTimer>;
+  /** The info values, by name. */
   readonly info: Record<string, unknown>;
 }
 
@@ -218,6 +225,7 @@ export class MetricsContext {
     return store?.context === this && store.hasActor ? store.actor : this.lastActor;
   }
 
+  /** Sets the source of the item being processed (done by the gathers). */
   set currentActor(actor: unknown) {
     this.lastActor = actor;
   }

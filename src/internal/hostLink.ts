@@ -26,8 +26,11 @@ import {
 
 /** Client certificates and the CA that signed the hosts' certificates (PEM). */
 export interface TlsOptions {
+  /** PEM of the CA that signed the hosts' certificates. */
   readonly ca: string | Uint8Array;
+  /** PEM of this client's certificate, for hosts that require mutual TLS. */
   readonly cert?: string | Uint8Array;
+  /** PEM of this client's private key, with `cert`. */
   readonly key?: string | Uint8Array;
 }
 
