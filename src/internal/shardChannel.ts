@@ -168,8 +168,9 @@ export class ShardChannel {
     if (this.closed) return;
     this.closed = true;
     clearTimeout(this.portClosed);
-    // An actor's run is ended by its thread's `terminate`, which also releases the actor.
-    if (!this.setup.attach) this.port?.close();
+    // The place ends the shard in `terminate`: a pool slot after its thread
+    // closed the pipeline, an actor's run by releasing the actor, a remote
+    // run by ending its stream.
     this.closeFeeder();
     this.onEvent(1);
     await this.starting;
