@@ -2,4 +2,4 @@
 'use strict';
 // pariter-host: serves pariter shards and actors to other machines over gRPC.
 // Run `npm run build` first when working from a clone.
-require('../dist/src/internal/hostCli.js').main(process.argv.slice(2));
+require('../dist/src/internal/host/hostCli.js').main(process.argv.slice(2));

@@ -32,13 +32,7 @@
  * @packageDocumentation
  */
 import { Worker } from 'threads';
-import {
-  fromActors,
-  getMetrics,
-  spawnActor,
-  type ActorHandle,
-  type ActorMethods,
-} from '../src/index';
+import { fromActors, getMetrics, spawnActor, type ActorHandle, type ActorMethods } from '../src';
 import type { GradientBatch, RolloutWorker } from './rolloutWorker';
 
 /** The learner's step size. */

@@ -43,7 +43,7 @@
  *
  * @packageDocumentation
  */
-import { fromItems, getMetrics, LocalIterator, NOT_READY, type NotReady } from '../src/index';
+import { fromItems, getMetrics, LocalIterator, NOT_READY, type NotReady } from '../src';
 
 /** A sample batch from a rollout worker. */
 export interface SampleBatch {

@@ -29,7 +29,7 @@
 import * as http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { from, lastValueFrom, toArray } from 'rxjs';
-import { configurePool, parallelMap, poolStats } from '../src/index';
+import { configurePool, parallelMap, poolStats } from '../src';
 
 /** The largest number a request may ask about (bounds the work per item). */
 export const MAX_N = 1_000_000;

@@ -6,7 +6,7 @@
  *
  * @packageDocumentation
  */
-import type { LocalIterator, ParallelIterator } from '../src/index';
+import type { LocalIterator, ParallelIterator } from '../src';
 import { ParallelIteratorWorker, exposeActor } from '../src/worker';
 import type { SampleBatch } from './impalaRollout';
 

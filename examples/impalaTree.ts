@@ -35,7 +35,7 @@
  *
  * @packageDocumentation
  */
-import { fromActors, spawnActor, type ActorHandle } from '../src/index';
+import { fromActors, spawnActor, type ActorHandle } from '../src';
 import type { Aggregator, TrainBatch } from './impalaAggregator';
 import type { RolloutWorker } from './impalaRollout';
 

@@ -41,7 +41,7 @@
  * @packageDocumentation
  */
 import { interval, lastValueFrom, map, take, tap, toArray, type Observable } from 'rxjs';
-import { parallelMap } from '../src/index';
+import { parallelMap } from '../src';
 
 /** One request: count the primes below `n`. */
 export interface PrimeRequest {

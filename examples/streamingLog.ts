@@ -41,7 +41,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fromIterators, type ParallelIterator } from '../src/index';
+import { fromIterators, type ParallelIterator } from '../src';
 import { SAMPLE_DEFAULTS, writeSampleLogs } from './sampleLogs';
 
 /** At most this many shards (worker threads); fewer when there are fewer files. */

@@ -40,7 +40,7 @@
  *
  * @packageDocumentation
  */
-import { fromRange, type LocalIterator } from '../src/index';
+import { fromRange, type LocalIterator } from '../src';
 
 /** What one shard's trainer did. */
 export interface ShardSummary {

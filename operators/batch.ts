@@ -1,5 +1,5 @@
 import { bufferCount, type OperatorFunction } from 'rxjs';
-import { positiveInteger } from '../src/internal/validate';
+import { positiveInteger } from '../src/internal/common/validate';
 
 /**
  * Groups the source's items into arrays of `n`, in order.

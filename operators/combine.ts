@@ -1,5 +1,5 @@
 import { concatMap, from, of, type OperatorFunction } from 'rxjs';
-import { functionArg } from '../src/internal/validate';
+import { functionArg } from '../src/internal/common/validate';
 import { flatten } from './flatten';
 
 /**

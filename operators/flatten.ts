@@ -1,5 +1,5 @@
 import { concatMap, Observable, type OperatorFunction } from 'rxjs';
-import { flattenable } from '../src/internal/validate';
+import { flattenable } from '../src/internal/common/validate';
 
 /**
  * The type of the items {@link flatten} emits for upstream items of type `T`:

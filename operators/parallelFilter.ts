@@ -1,13 +1,13 @@
 import type { OperatorFunction } from 'rxjs';
-import type { ItemFn } from '../src/internal/options';
+import type { ItemFn } from '../src/internal/common/options';
 import {
   parallelOperator,
   PARALLEL_MAP_KEYS,
   parallelSettings,
   type ParallelMapOptions,
-} from '../src/internal/parallelOperator';
-import { shipFunction } from '../src/internal/shipping';
-import { checkOptions } from '../src/internal/validate';
+} from '../src/internal/caller/parallelOperator';
+import { shipFunction } from '../src/internal/wire/shipping';
+import { checkOptions } from '../src/internal/common/validate';
 
 /**
  * Keeps the items of the source for which `fn`, run in worker threads,

@@ -1,15 +1,15 @@
 import type { OperatorFunction } from 'rxjs';
-import type { Callable, ItemFn } from '../src/internal/options';
+import type { Callable, ItemFn } from '../src/internal/common/options';
 import {
   parallelOperator,
   PARALLEL_MAP_KEYS,
   parallelSettings,
   type ParallelMapOptions,
-} from '../src/internal/parallelOperator';
-import { shipFunction } from '../src/internal/shipping';
-import { checkOptions } from '../src/internal/validate';
+} from '../src/internal/caller/parallelOperator';
+import { shipFunction } from '../src/internal/wire/shipping';
+import { checkOptions } from '../src/internal/common/validate';
 
-export type { ParallelMapOptions } from '../src/internal/parallelOperator';
+export type { ParallelMapOptions } from '../src/internal/caller/parallelOperator';
 
 /**
  * Maps each item of the source with `fn` in worker threads and emits the

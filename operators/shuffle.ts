@@ -1,7 +1,7 @@
 import { concatWith, defer, filter, map, Observable, tap, type OperatorFunction } from 'rxjs';
 import { ArgumentRangeError } from '../src/errors';
-import { createRandom, takeRandom } from '../src/internal/random';
-import { describeValue, positiveInteger } from '../src/internal/validate';
+import { createRandom, takeRandom } from '../src/internal/common/random';
+import { describeValue, positiveInteger } from '../src/internal/common/validate';
 
 /**
  * Shuffles the source's items through a buffer of `shuffleBufferSize` items

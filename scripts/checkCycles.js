@@ -121,13 +121,13 @@ function layerViolations(edges) {
 
 const files = DIRS.flatMap((dir) => filesUnder(path.join(ROOT, dir)));
 const edges = graph(files);
-const unplaced = files.filter(
-  (file) => path.dirname(file) === path.join(ROOT, 'src', 'internal'),
-);
+const unplaced = files.filter((file) => path.dirname(file) === path.join(ROOT, 'src', 'internal'));
 const wrong = layerViolations(edges);
 if (unplaced.length > 0 || wrong.length > 0) {
   for (const file of unplaced) {
-    console.error(`${path.relative(ROOT, file)}: put it in a layer (${Object.keys(LAYERS).join(', ')})`);
+    console.error(
+      `${path.relative(ROOT, file)}: put it in a layer (${Object.keys(LAYERS).join(', ')})`,
+    );
   }
   for (const line of wrong) console.error(`Import across layers: ${line}`);
   process.exit(1);

@@ -11,16 +11,16 @@ import {
   type OperatorFunction,
 } from 'rxjs';
 import { TestScheduler } from 'rxjs/testing';
-import { batch, combine, flatten, shuffle, type FlattenItem } from '../operators/index';
+import { batch, combine, flatten, shuffle, type FlattenItem } from '../operators';
 import { ArgumentRangeError, ArgumentTypeError } from '../src/errors';
-import { createRandom } from '../src/internal/random';
+import { createRandom } from '../src/internal/common/random';
 import {
   describeValue,
   functionArg,
   nonNegativeInteger,
   nonNegativeNumber,
   positiveInteger,
-} from '../src/internal/validate';
+} from '../src/internal/common/validate';
 
 function scheduler(t: ExecutionContext): TestScheduler {
   return new TestScheduler((actual, expected) => t.deepEqual(actual, expected));

@@ -6,10 +6,10 @@
  */
 import test from 'ava';
 import fc from 'fast-check';
-import { DirectPipeline } from '../src/internal/directPipeline';
-import { isPromiseLike } from '../src/internal/promises';
-import type { Puller } from '../src/internal/pullPipeline';
-import { itemsSource, rangeSource } from '../src/internal/sources';
+import { DirectPipeline } from '../src/internal/common/directPipeline';
+import { isPromiseLike } from '../src/internal/common/promises';
+import type { Puller } from '../src/internal/common/pullPipeline';
+import { itemsSource, rangeSource } from '../src/internal/common/sources';
 
 function oneByOne(source: Puller<unknown>, limit: number): unknown[] {
   const out: unknown[] = [];

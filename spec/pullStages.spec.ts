@@ -9,10 +9,10 @@ import fc from 'fast-check';
 import { concatMap, filter, firstValueFrom, from, toArray, type OperatorFunction } from 'rxjs';
 import { batch, flatten, shuffle } from 'pariter/operators';
 import { ArgumentTypeError } from '../src/errors';
-import { isPromiseLike } from '../src/internal/promises';
-import type { Puller } from '../src/internal/pullPipeline';
-import { pullable, pullStages } from '../src/internal/pullStages';
-import type { Stage } from '../src/internal/stages';
+import { isPromiseLike } from '../src/internal/common/promises';
+import type { Puller } from '../src/internal/common/pullPipeline';
+import { pullable, pullStages } from '../src/internal/common/pullStages';
+import type { Stage } from '../src/internal/common/stages';
 
 type Fn = (x: unknown) => unknown;
 

@@ -1,11 +1,11 @@
 import * as fs from 'node:fs';
 import { ArgumentRangeError, ArgumentTypeError, UsageError } from './errors';
 import { ParallelIterator, type ShardTemplate } from './parallelIterator';
-import { callerFile, resolveModule } from './internal/callerPath';
-import type { ActorThread } from './internal/place';
-import { spawnActorModule, spawnActorThread } from './internal/threadHost';
-import { encodeArgs } from './internal/transfer';
-import { checkOptions, describeValue } from './internal/validate';
+import { callerFile, resolveModule } from './internal/common/callerPath';
+import type { ActorThread } from './internal/caller/place';
+import { spawnActorModule, spawnActorThread } from './internal/caller/threadHost';
+import { encodeArgs } from './internal/caller/transfer';
+import { checkOptions, describeValue } from './internal/common/validate';
 import type { ParallelIteratorWorker } from './worker';
 
 const ACTOR = Symbol('pariter.actor');

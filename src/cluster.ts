@@ -1,13 +1,13 @@
-import { inspectCustom } from './internal/nodeShapes';
+import { inspectCustom } from './internal/common/nodeShapes';
 import { actorHandle, type ActorHandle, type ActorMethods } from './actors';
 import { ArgumentRangeError, ArgumentTypeError, ClosedError } from './errors';
-import { HostLink, type LinkOptions, type TlsOptions } from './internal/hostLink';
-import { knownKeys, maxMessageBytes, parseAddress, pem } from './internal/remoteOptions';
-import type { ShardPlacement, ShardThread } from './internal/place';
-import { describeValue, nonNegativeInteger, positiveInteger } from './internal/validate';
+import { HostLink, type LinkOptions, type TlsOptions } from './internal/caller/hostLink';
+import { knownKeys, maxMessageBytes, parseAddress, pem } from './internal/common/remoteOptions';
+import type { ShardPlacement, ShardThread } from './internal/caller/place';
+import { describeValue, nonNegativeInteger, positiveInteger } from './internal/common/validate';
 import type { ParallelIteratorWorker } from './worker';
 
-export type { TlsOptions as ClusterTlsOptions } from './internal/hostLink';
+export type { TlsOptions as ClusterTlsOptions } from './internal/caller/hostLink';
 
 /** Options of {@link cluster}. */
 export interface ClusterOptions {

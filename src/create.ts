@@ -1,10 +1,14 @@
 import { isObservable, type Observable } from 'rxjs';
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
-import { ObservableFeed, overflowSettings, type OverflowOptions } from './internal/observableFeed';
+import {
+  ObservableFeed,
+  overflowSettings,
+  type OverflowOptions,
+} from './internal/caller/observableFeed';
 import { ParallelIterator, fedShards, type ShardTemplate } from './parallelIterator';
-import { checkContext, shipFunction } from './internal/shipping';
-import { eagerOpener, repeating } from './internal/sources';
-import { checkOptions, describeValue, shardCount } from './internal/validate';
+import { checkContext, shipFunction } from './internal/wire/shipping';
+import { eagerOpener, repeating } from './internal/common/sources';
+import { checkOptions, describeValue, shardCount } from './internal/common/validate';
 
 /** Options of `fromItems` and `fromRange`. */
 export interface SourceOptions {

@@ -1,8 +1,8 @@
 import * as path from 'node:path';
 import { ArgumentTypeError } from './errors';
-import { callerFile, resolveModule } from './internal/callerPath';
-import { MODULE_FN, STATEFUL, loadModuleExport } from './internal/shipping';
-import { describeValue, functionArg } from './internal/validate';
+import { callerFile, resolveModule } from './internal/common/callerPath';
+import { MODULE_FN, STATEFUL, loadModuleExport } from './internal/wire/shipping';
+import { describeValue, functionArg } from './internal/common/validate';
 
 /**
  * Makes a stateful function for a parallel `forEach` (or `filter`,

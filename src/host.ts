@@ -3,18 +3,18 @@ import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
 import { ArgumentTypeError } from './errors';
 import { configurePool, type PoolOptions } from './pool';
-import { relayShard } from './internal/hostRelay';
-import { serializeError, type FromShard } from './internal/protocol';
+import { relayShard } from './internal/host/hostRelay';
+import { serializeError, type FromShard } from './internal/wire/protocol';
 import {
   isLoopback,
   knownKeys,
   maxMessageBytes,
   parseAddress,
   pem,
-} from './internal/remoteOptions';
-import type { ActorThread, ShardThread } from './internal/place';
-import { spawnActorModule, startShardThread } from './internal/threadHost';
-import { nonNegativeInteger } from './internal/validate';
+} from './internal/common/remoteOptions';
+import type { ActorThread, ShardThread } from './internal/caller/place';
+import { spawnActorModule, startShardThread } from './internal/caller/threadHost';
+import { nonNegativeInteger } from './internal/common/validate';
 import {
   ACTOR_METADATA,
   channelOptions,

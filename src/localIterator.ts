@@ -2,29 +2,34 @@ import { Observable, type OperatorFunction } from 'rxjs';
 import type { FlattenItem } from '../operators/flatten';
 import { shuffle } from '../operators/shuffle';
 import { ArgumentTypeError, UsageError } from './errors';
-import { Backoff, waitingPuller } from './internal/backoff';
-import { concurrentRead, isConcurrentRead } from './internal/concurrentRead';
-import { callerSource, type LocalSourceInput } from './internal/callerSources';
-import type { LocalSource } from './internal/iteratorTypes';
+import { Backoff, waitingPuller } from './internal/caller/backoff';
+import { concurrentRead, isConcurrentRead } from './internal/caller/concurrentRead';
+import { callerSource, type LocalSourceInput } from './internal/caller/callerSources';
+import type { LocalSource } from './internal/caller/iteratorTypes';
 import {
   duplicateSources,
   unionSource,
   type Input,
   type UnionOptions,
-} from './internal/localSources';
-import { callableOf, type Callable, type ForEachOptions, type ItemFn } from './internal/options';
-import { openPipeline, type Pipeline } from './internal/pipeline';
-import { isPromiseLike } from './internal/promises';
-import { pullable } from './internal/pullStages';
-import type { Stage } from './internal/stages';
+} from './internal/caller/localSources';
+import {
+  callableOf,
+  type Callable,
+  type ForEachOptions,
+  type ItemFn,
+} from './internal/common/options';
+import { openPipeline, type Pipeline } from './internal/common/pipeline';
+import { isPromiseLike } from './internal/common/promises';
+import { pullable } from './internal/common/pullStages';
+import type { Stage } from './internal/common/stages';
 import {
   checkOptions,
   describeValue,
   functionArg,
   nonNegativeInteger,
   positiveInteger,
-} from './internal/validate';
-import { inspectCustom } from './internal/nodeShapes';
+} from './internal/common/validate';
+import { inspectCustom } from './internal/common/nodeShapes';
 import { getMetrics, withMetrics, type SharedMetrics } from './metrics';
 import { NOT_READY, type NotReady } from './notReady';
 

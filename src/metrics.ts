@@ -1,7 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { ArgumentTypeError, UsageError } from './errors';
-import { isPromiseLike } from './internal/promises';
-import { describeValue } from './internal/validate';
+import { isPromiseLike } from './internal/common/promises';
+import { describeValue } from './internal/common/validate';
 
 /** How many recent samples a {@link Timer} keeps, as Ray's timers do. */
 const WINDOW = 10;

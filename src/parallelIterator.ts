@@ -12,7 +12,7 @@ import type {
   ParallelDescription,
   ReadKind,
   ShardTemplate,
-} from './internal/iteratorTypes';
+} from './internal/caller/iteratorTypes';
 import {
   CONTEXT_KEYS,
   FOR_EACH_KEYS,
@@ -20,12 +20,12 @@ import {
   type ContextOptions,
   type ForEachOptions,
   type ItemFn,
-} from './internal/options';
-import type { OpSpec } from './internal/protocol';
-import type { Puller } from './internal/pullPipeline';
-import type { ReadOptions, RunScope, ShardSetup } from './internal/shardChannel';
+} from './internal/common/options';
+import type { OpSpec } from './internal/wire/protocol';
+import type { Puller } from './internal/common/pullPipeline';
+import type { ReadOptions, RunScope, ShardSetup } from './internal/caller/shardChannel';
 
-export type { ParallelDescription, ReadKind, ShardTemplate } from './internal/iteratorTypes';
+export type { ParallelDescription, ReadKind, ShardTemplate } from './internal/caller/iteratorTypes';
 import {
   STRICT,
   ShardRun,
@@ -34,11 +34,11 @@ import {
   gatherAsync,
   gatherChunks,
   gatherSync,
-} from './internal/shardRun';
-import { ActorLink } from './internal/actorLink';
-import { Repartitioner } from './internal/repartition';
-import { shipFunction } from './internal/shipping';
-import type { ShardPlacement } from './internal/place';
+} from './internal/caller/shardRun';
+import { ActorLink } from './internal/caller/actorLink';
+import { Repartitioner } from './internal/caller/repartition';
+import { shipFunction } from './internal/wire/shipping';
+import type { ShardPlacement } from './internal/caller/place';
 import { SharedMetrics, type ShardHandle } from './metrics';
 import {
   MAX_NUM_ASYNC,
@@ -50,8 +50,8 @@ import {
   positiveInteger,
   shardCount,
   signalOption,
-} from './internal/validate';
-import { inspectCustom, type DataPort } from './internal/nodeShapes';
+} from './internal/common/validate';
+import { inspectCustom, type DataPort } from './internal/common/nodeShapes';
 
 /** What feeds a set of shards from the calling thread: one per run. */
 interface Feed {

@@ -1,8 +1,8 @@
-import type { ResourceLimits } from './internal/nodeShapes';
+import type { ResourceLimits } from './internal/common/nodeShapes';
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
-import { defaultPoolConfig, type PoolConfig } from './internal/pool';
-import { shardPool } from './internal/threadHost';
-import { checkOptions, describeValue, positiveInteger } from './internal/validate';
+import { defaultPoolConfig, type PoolConfig } from './internal/caller/pool';
+import { shardPool } from './internal/caller/threadHost';
+import { checkOptions, describeValue, positiveInteger } from './internal/common/validate';
 
 /** Settings of the thread pool, for {@link configurePool}. */
 export interface PoolOptions {

@@ -5,10 +5,10 @@
  * @module pariter/worker
  */
 import { ArgumentTypeError, UsageError } from './errors';
-import type { Puller } from './internal/pullPipeline';
-import { repeating, openIterable } from './internal/sources';
-import { describeValue } from './internal/validate';
-import { exposeWorker } from './internal/workerHost';
+import type { Puller } from './internal/common/pullPipeline';
+import { repeating, openIterable } from './internal/common/sources';
+import { describeValue } from './internal/common/validate';
+import { exposeWorker } from './internal/shard/workerHost';
 
 /**
  * Rebuilds the iterators among an actor's arguments. The iterator machinery
@@ -17,7 +17,9 @@ import { exposeWorker } from './internal/workerHost';
 function decodeArgs(args: readonly unknown[]): unknown[] {
   if (!args.some((arg) => typeof arg === 'object' && arg !== null)) return [...args];
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (require('./internal/transfer') as typeof import('./internal/transfer')).decodeArgs(args);
+  return (
+    require('./internal/caller/transfer') as typeof import('./internal/caller/transfer')
+  ).decodeArgs(args);
 }
 
 const SOURCE = Symbol('pariter.actorSource');

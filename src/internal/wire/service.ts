@@ -17,7 +17,7 @@
  */
 import type * as grpc from '@grpc/grpc-js';
 import * as v8 from 'node:v8';
-import type { SerializedError } from '../protocol';
+import type { SerializedError } from './protocol';
 
 let grpcModule: typeof grpc | undefined;
 

@@ -1,0 +1,151 @@
+/**
+ * @internal
+ * Feeds shards from an Observable in the calling thread: one subscription per
+ * run, made on the first pull and ended with the run. Items are dealt round
+ * robin to per-shard queues (`fromObservable`), or wait in one queue that any
+ * shard takes from (`parallelMap`). A queue holds at most `bufferSize` items;
+ * past that, `onOverflow` decides: keep buffering, or fail with an
+ * {@link OverflowError}.
+ */
+import { takeWhile, type Observable, type Subscription } from 'rxjs';
+import { ArgumentTypeError, OverflowError } from '../../errors';
+import { describeValue, positiveInteger } from '../common/validate';
+import { Queue } from '../common/queue';
+import type { Puller } from '../common/pullPipeline';
+
+/** What to do when a source pushes past `bufferSize`. */
+export type OverflowPolicy = 'buffer' | 'error';
+
+/** The buffer options of the functions fed by an Observable. */
+export interface OverflowOptions {
+  /** Items that may wait in the calling thread before `onOverflow` applies (default 1024). */
+  readonly bufferSize?: number;
+  /**
+   * Past `bufferSize`: `'buffer'` (default) keeps buffering; `'error'` fails
+   * with an `OverflowError`.
+   */
+  readonly onOverflow?: OverflowPolicy;
+}
+
+/** Checks the buffer options at the call. */
+export function overflowSettings(options: OverflowOptions): Required<OverflowOptions> {
+  const onOverflow = options.onOverflow ?? 'buffer';
+  if (onOverflow !== 'buffer' && onOverflow !== 'error') {
+    throw new ArgumentTypeError(
+      `Expected \`onOverflow\` to be 'buffer' or 'error', got ${describeValue(onOverflow)}`,
+    );
+  }
+  return { bufferSize: positiveInteger('bufferSize', options.bufferSize ?? 1024), onOverflow };
+}
+
+export interface FeedOptions {
+  /** Items that may wait per queue before `onOverflow` applies. */
+  readonly bufferSize: number;
+  readonly onOverflow: OverflowPolicy;
+  /** `roundRobin`: item i to shard i mod n; `shared`: any shard takes the next. */
+  readonly mode: 'roundRobin' | 'shared';
+  /** When set, an item is handed out only while this returns true. */
+  readonly mayHandOut?: () => boolean;
+  /** Called with each item as it is handed to a shard; returns what is sent. */
+  readonly onHandOut?: (item: unknown) => unknown;
+}
+
+const DONE: IteratorResult<unknown> = { done: true, value: undefined };
+
+export class ObservableFeed {
+  private readonly queues: Queue<unknown>[];
+  private readonly waiters = new Set<() => void>();
+  private subscription: Subscription | undefined;
+  private completed = false;
+  private failure: { error: unknown } | undefined;
+  private dealt = 0;
+  private closed = false;
+
+  constructor(
+    private readonly source$: Observable<unknown>,
+    numShards: number,
+    private readonly options: FeedOptions,
+  ) {
+    this.queues = Array.from(
+      { length: options.mode === 'shared' ? 1 : numShards },
+      () => new Queue<unknown>(),
+    );
+  }
+
+  /** The source's error, or the overflow, once either happened. */
+  get error(): unknown {
+    return this.failure?.error;
+  }
+
+  /** Wakes shards waiting for items or for room to hand them out. */
+  wake(): void {
+    if (this.waiters.size === 0) return;
+    const waiters = [...this.waiters];
+    this.waiters.clear();
+    for (const waiter of waiters) waiter();
+  }
+
+  /** The puller of shard `shard`; the first one subscribes to the source. */
+  puller(shard: number): Puller<unknown> {
+    this.subscribe();
+    const queue = this.queues[this.options.mode === 'shared' ? 0 : shard] as Queue<unknown>;
+    const nextNow = (): IteratorResult<unknown> | undefined => {
+      this.subscribe();
+      if (this.failure) throw this.failure.error;
+      if (queue.length > 0 && (this.options.mayHandOut?.() ?? true)) {
+        const item = queue.shift();
+        return { done: false, value: this.options.onHandOut ? this.options.onHandOut(item) : item };
+      }
+      if (queue.length === 0 && (this.completed || this.closed)) return DONE;
+      return undefined;
+    };
+    return {
+      nextNow,
+      next: async () => {
+        for (;;) {
+          const result = nextNow();
+          if (result) return result;
+          await new Promise<void>((resolve) => this.waiters.add(resolve));
+        }
+      },
+    };
+  }
+
+  close(): void {
+    this.closed = true;
+    this.subscription?.unsubscribe();
+    this.wake();
+  }
+
+  private subscribe(): void {
+    if (this.subscription || this.closed) return;
+    const open = (): boolean => !this.failure && !this.closed;
+    this.subscription = this.source$.pipe(takeWhile(open)).subscribe({
+      next: (item) => this.push(item),
+      error: (error: unknown) => {
+        this.failure = { error };
+        this.wake();
+      },
+      complete: () => {
+        this.completed = true;
+        this.wake();
+      },
+    });
+  }
+
+  private push(item: unknown): void {
+    if (this.failure || this.closed) return;
+    const queue = this.queues[this.dealt++ % this.queues.length] as Queue<unknown>;
+    if (queue.length >= this.options.bufferSize && this.options.onOverflow === 'error') {
+      this.failure ??= {
+        error: new OverflowError(
+          `The source pushed more than ${this.options.bufferSize} items that no worker has taken yet: raise \`bufferSize\`, slow the source, or use onOverflow: 'buffer'`,
+        ),
+      };
+      this.wake();
+      return;
+    }
+    queue.push(item);
+    this.wake();
+  }
+}

@@ -1,0 +1,346 @@
+/**
+ * @internal
+ * The process-wide pool of shard threads. Every shard of every run borrows a
+ * slot on a pooled thread ({@link ThreadPool.borrow}) and gives it back when
+ * its run stops; a thread with no slot left is kept warm for `idleTimeoutMs`.
+ *
+ * - At most `maxThreads` threads: under the cap a borrow takes an idle thread
+ *   or starts one; at the cap it shares the thread with the fewest shards
+ *   (those of the same run first avoided). A shared thread serves its shards'
+ *   requests in turn, each on its own port, so nothing waits for another run.
+ * - Giving a slot back asks the thread to close the shard (`close`/`closed`
+ *   on the shard's port). A thread that does not answer within
+ *   {@link RELEASE_GRACE_MS} ({@link START_GRACE_MS} while it starts) (a
+ *   busy loop, a long synchronous item) is
+ *   stopped if that shard was its only one, as a run's end always stopped its
+ *   shard; a shared one keeps the slot until it answers.
+ * - A thread that dies (`process.exit`, out of memory) fails the shards it
+ *   served through their `onExit`; a thread that had started properly is
+ *   replaced at once by a fresh idle one.
+ * - Idle threads, their timers and their ports never keep the process alive.
+ *
+ * Pool events are logged with `NODE_DEBUG=pariter`.
+ */
+import { availableParallelism } from 'node:os';
+import { debuglog } from 'node:util';
+import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
+import type { FromShard, ToShard } from '../wire/protocol';
+import type { ExitListener, ShardThread } from './place';
+
+const log = debuglog('pariter');
+
+/**
+ * How long a released shard's thread has to answer before it counts as
+ * stuck, in ms: longer than a loaded machine takes to schedule a thread,
+ * so that only a shard still computing loses its thread.
+ */
+export const RELEASE_GRACE_MS = 1000;
+
+/**
+ * The same for a thread that has not finished starting (its runtime still
+ * loading, which takes seconds on a loaded machine), in ms: like threads.js's
+ * own handshake timeout.
+ */
+export const START_GRACE_MS = 10_000;
+
+/** A pooled worker as the pool drives it (made by {@link SpawnWorker}). */
+export interface PoolWorker {
+  /** Hands the worker its end of one more shard's data channel. */
+  attach(port: MessagePort): void;
+  /** Called once if the worker exits other than by `terminate()`. */
+  onExit(listener: ExitListener): void;
+  /** Whether the worker keeps the process alive. */
+  ref(held: boolean): void;
+  /** Whether the worker's runtime has loaded (its handshake is done). */
+  readonly ready: boolean;
+  /** Stops the worker. */
+  terminate(): Promise<void>;
+}
+
+/** Starts a worker, with the worker's end of its first shard's channel if there is one. */
+export type SpawnWorker = (
+  first: MessagePort | undefined,
+  resourceLimits: ResourceLimits | undefined,
+) => PoolWorker;
+
+/** The pool's settings (see `configurePool`). */
+export interface PoolConfig {
+  readonly maxThreads: number;
+  readonly idleTimeoutMs: number;
+  readonly resourceLimits: ResourceLimits | undefined;
+}
+
+/** What `poolStats()` reports. */
+export interface PoolStats {
+  readonly threads: number;
+  readonly idle: number;
+  readonly busy: number;
+  readonly shards: number;
+  readonly runs: number;
+  readonly spawned: number;
+}
+
+/** The default settings: `max(4, 2 × availableParallelism())` threads, 2 s idle. */
+export function defaultPoolConfig(): PoolConfig {
+  return {
+    maxThreads: Math.max(4, 2 * availableParallelism()),
+    idleTimeoutMs: 2000,
+    resourceLimits: undefined,
+  };
+}
+
+class PoolThread {
+  /** The shards this thread serves (a released one stays until the thread answers). */
+  readonly slots = new Set<Slot>();
+  /** Slots whose consumer waits on them. */
+  held = 0;
+  idleTimer: NodeJS.Timeout | undefined;
+  /** When the thread last became idle (for picking the warmest). */
+  idleSince = 0;
+  dead = false;
+
+  constructor(
+    readonly id: number,
+    readonly worker: PoolWorker,
+    /** The settings generation it was started with. */
+    readonly generation: number,
+  ) {}
+}
+
+/** One shard's place on a pooled thread. */
+class Slot {
+  private held = false;
+  private exitListeners: ExitListener[] = [];
+  private death: { readonly code: number | undefined; readonly error: unknown } | undefined;
+  private releasing: Promise<void> | undefined;
+  /** Told when the thread answers the shard's `close`, or dies. */
+  private onClosed: (() => void) | undefined;
+  readonly handle: ShardThread;
+
+  constructor(
+    private readonly pool: ThreadPool,
+    readonly thread: PoolThread,
+    readonly port: MessagePort,
+    readonly run: object,
+  ) {
+    this.handle = {
+      port,
+      onExit: (listener) => {
+        if (this.death) listener(this.death.code, this.death.error);
+        else if (!this.releasing) this.exitListeners.push(listener);
+      },
+      hold: (held) => this.hold(held),
+      terminate: () => (this.releasing ??= this.release()),
+    };
+  }
+
+  /** The thread died while serving this shard. */
+  die(code: number | undefined, error: unknown): void {
+    this.death = { code, error };
+    const listeners = this.exitListeners;
+    this.exitListeners = [];
+    for (const listener of listeners) listener(code, error);
+    this.onClosed?.();
+  }
+
+  hold(held: boolean): void {
+    // The port is ref-ed by its `message` listeners: set it every time.
+    if (held) this.port.ref();
+    else this.port.unref();
+    if (held === this.held) return;
+    this.held = held;
+    this.pool.holdThread(this.thread, held ? 1 : -1);
+  }
+
+  private async release(): Promise<void> {
+    this.exitListeners = [];
+    this.hold(false);
+    if (this.death || this.thread.dead) {
+      this.port.close();
+      return;
+    }
+    const answered = new Promise<void>((resolve) => (this.onClosed = resolve));
+    this.port.on('message', (message: FromShard) => {
+      if (message.type === 'closed') this.onClosed?.();
+    });
+    try {
+      this.port.postMessage({ type: 'close' } satisfies ToShard);
+    } catch {
+      this.onClosed?.();
+    }
+    let timer: NodeJS.Timeout | undefined;
+    const inTime = await Promise.race([
+      answered.then(() => true),
+      new Promise<boolean>((resolve) => {
+        const grace = this.thread.worker.ready ? RELEASE_GRACE_MS : START_GRACE_MS;
+        timer = setTimeout(resolve, grace, false);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (inTime || this.thread.slots.size <= 1) {
+      this.port.close();
+      await this.pool.release(this, inTime);
+      return;
+    }
+    // Stuck, and serving other shards too: the slot stays until the thread answers.
+    log('thread %d is busy after its shard was released: kept until it answers', this.thread.id);
+    this.port.unref();
+    void answered.then(() => {
+      this.port.close();
+      return this.pool.release(this, true);
+    });
+  }
+}
+
+/** The pool: see the module's comment. */
+export class ThreadPool {
+  private config: PoolConfig = defaultPoolConfig();
+  /** Bumped when `resourceLimits` change: older threads retire when idle. */
+  private generation = 0;
+  private readonly threads = new Set<PoolThread>();
+  private spawned = 0;
+
+  constructor(private readonly spawnWorker: SpawnWorker) {}
+
+  get settings(): PoolConfig {
+    return this.config;
+  }
+
+  /** Applies new settings; idle threads that no longer fit them retire. */
+  configure(config: PoolConfig): void {
+    if (config.resourceLimits !== this.config.resourceLimits) this.generation++;
+    this.config = config;
+    for (const thread of [...this.threads]) {
+      if (thread.slots.size === 0) void this.idle(thread);
+    }
+  }
+
+  stats(): PoolStats {
+    let idle = 0;
+    let shards = 0;
+    const runs = new Set<object>();
+    for (const thread of this.threads) {
+      if (thread.slots.size === 0) idle++;
+      shards += thread.slots.size;
+      for (const slot of thread.slots) runs.add(slot.run);
+    }
+    const threads = this.threads.size;
+    return { threads, idle, busy: threads - idle, shards, runs: runs.size, spawned: this.spawned };
+  }
+
+  /**
+   * A slot for one shard of `run` (the shards of one run share a `run`
+   * object; without one the shard counts as a run of its own).
+   */
+  borrow(run: object = {}): ShardThread {
+    const { port1, port2 } = new MessageChannel();
+    let thread = this.warmest();
+    if (thread) {
+      clearTimeout(thread.idleTimer);
+      thread.worker.attach(port2);
+      log('thread %d reused', thread.id);
+    } else if (this.threads.size < this.config.maxThreads) {
+      thread = this.spawn(port2);
+    } else {
+      thread = this.leastLoaded(run);
+      thread.worker.attach(port2);
+      log('thread %d shared: %d shards', thread.id, thread.slots.size + 1);
+    }
+    const slot = new Slot(this, thread, port1, run);
+    thread.slots.add(slot);
+    return slot.handle;
+  }
+
+  /** Adds `delta` to the slots of `thread` that a consumer waits on. */
+  holdThread(thread: PoolThread, delta: number): void {
+    const wasHeld = thread.held > 0;
+    thread.held += delta;
+    const isHeld = thread.held > 0;
+    if (!thread.dead && wasHeld !== isHeld) thread.worker.ref(isHeld);
+  }
+
+  /** Takes back a released slot; `answered` is false when its thread was stuck on it. */
+  async release(slot: Slot, answered: boolean): Promise<void> {
+    const thread = slot.thread;
+    thread.slots.delete(slot);
+    if (thread.dead) return;
+    if (!answered) {
+      await this.retire(thread, 'stuck on a released shard');
+      return;
+    }
+    if (thread.slots.size === 0) await this.idle(thread);
+  }
+
+  /** The idle thread that became idle last (the others may then time out). */
+  private warmest(): PoolThread | undefined {
+    let best: PoolThread | undefined;
+    for (const thread of this.threads) {
+      if (thread.slots.size === 0 && (!best || thread.idleSince > best.idleSince)) best = thread;
+    }
+    return best;
+  }
+
+  /** The thread with the fewest shards of `run`, then the fewest shards. */
+  private leastLoaded(run: object): PoolThread {
+    let best: PoolThread | undefined;
+    let bestKey = [Infinity, Infinity];
+    for (const thread of this.threads) {
+      let same = 0;
+      for (const slot of thread.slots) if (slot.run === run) same++;
+      const key = [same, thread.slots.size] as const;
+      if (key[0] < bestKey[0]! || (key[0] === bestKey[0] && key[1] < bestKey[1]!)) {
+        best = thread;
+        bestKey = [...key];
+      }
+    }
+    if (!best) throw new Error('The pool has no thread to share');
+    return best;
+  }
+
+  private spawn(first: MessagePort | undefined): PoolThread {
+    const worker = this.spawnWorker(first, this.config.resourceLimits);
+    const thread = new PoolThread(++this.spawned, worker, this.generation);
+    this.threads.add(thread);
+    worker.ref(false);
+    worker.onExit((code, error) => this.died(thread, code, error));
+    log('thread %d spawned (%d in the pool)', thread.id, this.threads.size);
+    return thread;
+  }
+
+  /** A thread with no shard left: kept warm, or retired when it no longer fits. */
+  private async idle(thread: PoolThread): Promise<void> {
+    const { idleTimeoutMs, maxThreads } = this.config;
+    clearTimeout(thread.idleTimer);
+    thread.idleSince = performance.now();
+    if (idleTimeoutMs === 0) return this.retire(thread, 'idle, no idle time');
+    if (thread.generation !== this.generation) return this.retire(thread, 'new resource limits');
+    if (this.threads.size > maxThreads) return this.retire(thread, `above ${maxThreads} threads`);
+    if (idleTimeoutMs !== Infinity) {
+      thread.idleTimer = setTimeout(() => void this.retire(thread, 'idle'), idleTimeoutMs);
+      thread.idleTimer.unref();
+    }
+  }
+
+  private async retire(thread: PoolThread, why: string): Promise<void> {
+    if (!this.threads.delete(thread)) return;
+    clearTimeout(thread.idleTimer);
+    log('thread %d retired (%s)', thread.id, why);
+    await thread.worker.terminate();
+  }
+
+  private died(thread: PoolThread, code: number | undefined, error: unknown): void {
+    thread.dead = true;
+    clearTimeout(thread.idleTimer);
+    const wasPooled = this.threads.delete(thread);
+    const slots = [...thread.slots];
+    thread.slots.clear();
+    log('thread %d died with code %d, failing %d shards', thread.id, code, slots.length);
+    for (const slot of slots) slot.die(code, error);
+    // One that never started properly is not replaced: it would die the same way.
+    if (wasPooled && thread.worker.ready && this.config.idleTimeoutMs > 0) {
+      const replacement = this.spawn(undefined);
+      log('thread %d replaced by thread %d', thread.id, replacement.id);
+      void this.idle(replacement);
+    }
+  }
+}

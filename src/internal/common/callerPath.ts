@@ -1,0 +1,156 @@
+/**
+ * @internal
+ * The user's file that called pariter, and module specifiers resolved
+ * against it: a relative path in a shard function or a worker module means
+ * what it means in the file that wrote it, wherever the process was started.
+ */
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * pariter's own code: `src` and `operators`, run from source or built into
+ * `dist` (the package's examples and specs are its users).
+ */
+const OWN_DIRS = ((): readonly string[] => {
+  const top = path.resolve(__dirname, '..', '..', '..');
+  const root = path.basename(top) === 'dist' ? path.dirname(top) : top;
+  return [root, path.join(root, 'dist')].flatMap((base) =>
+    ['src', 'operators'].map((dir) => path.join(base, dir) + path.sep),
+  );
+})();
+
+/** Where a stack frame is. */
+export interface CallSiteInfo {
+  /** Absolute path of the file. */
+  readonly file: string;
+  /** 1-based line. */
+  readonly line: number;
+  /** 1-based column. */
+  readonly column: number;
+}
+
+function frameFile(name: string | null | undefined): string | undefined {
+  if (!name || name.startsWith('node:') || name.startsWith('internal/')) return undefined;
+  if (name.startsWith('file:')) {
+    try {
+      return fileURLToPath(name);
+    } catch {
+      return undefined;
+    }
+  }
+  return path.isAbsolute(name) ? name : undefined;
+}
+
+const isOwn = (file: string): boolean => OWN_DIRS.some((dir) => file.startsWith(dir));
+
+/** The frames of the current stack below `below`, as V8's call sites. */
+function callSites(below: (...args: never[]) => unknown): NodeJS.CallSite[] {
+  const limit = Error.stackTraceLimit;
+  const prepare = Error.prepareStackTrace;
+  try {
+    Error.stackTraceLimit = 64;
+    Error.prepareStackTrace = (_error, sites) => sites;
+    const holder: { stack?: unknown } = {};
+    Error.captureStackTrace(holder, below);
+    return (holder.stack as NodeJS.CallSite[] | undefined) ?? [];
+  } finally {
+    Error.stackTraceLimit = limit;
+    Error.prepareStackTrace = prepare;
+  }
+}
+
+/** The user's frames among `sites`: outside pariter's own code and Node's. */
+function userSites(sites: readonly NodeJS.CallSite[]): NodeJS.CallSite[] {
+  return sites.filter((site) => {
+    const file = frameFile(site.getFileName());
+    return file !== undefined && !isOwn(file);
+  });
+}
+
+/**
+ * The first frame of the current stack whose file is outside pariter's own
+ * code, or undefined (a REPL, `node -e`).
+ */
+export function callerSite(): CallSiteInfo | undefined {
+  const site = userSites(callSites(callerSite))[0];
+  if (!site) return undefined;
+  const found = {
+    file: frameFile(site.getFileName()) ?? '',
+    line: site.getLineNumber() ?? 1,
+    column: site.getColumnNumber() ?? 1,
+  };
+  return { ...found, ...mappedPosition(site) };
+}
+
+/**
+ * The position of `site` as the process's own stack formatter prints it: a
+ * source-map formatter (ts-node's) maps a transpiled file's line back to the
+ * line in the file. Undefined when no formatter is installed.
+ */
+function mappedPosition(site: NodeJS.CallSite): { line: number; column: number } | undefined {
+  const format = Error.prepareStackTrace;
+  if (!format) return undefined;
+  try {
+    const printed = String(format(new Error(), [site]));
+    const at = /:(\d+):(\d+)\)?\s*$/.exec(printed);
+    return at ? { line: Number(at[1]), column: Number(at[2]) } : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Records the current stack (cheaply: V8 formats it only when read) and
+ * returns a function that prints its user frames as stack lines, source
+ * mapped as the process maps its own stacks, for an error raised later,
+ * asynchronously, on behalf of this call.
+ */
+export function recordCallers(): () => string {
+  const limit = Error.stackTraceLimit;
+  const holder: { stack?: string } = {};
+  try {
+    Error.stackTraceLimit = 64;
+    Error.captureStackTrace(holder, recordCallers);
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+  let printed: string | undefined;
+  return () =>
+    (printed ??= (holder.stack ?? '')
+      .split('\n')
+      .filter((line) => {
+        const at = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/.exec(line);
+        const file = at ? frameFile(at[1]) : undefined;
+        return file !== undefined && !isOwn(file);
+      })
+      .slice(0, 8)
+      .join('\n'));
+}
+
+/**
+ * The absolute path of the file that called pariter: the first stack frame
+ * whose file is outside pariter's own package folder, or undefined when there
+ * is none (a REPL, `node -e`).
+ */
+export function callerFile(): string | undefined {
+  return callerSite()?.file;
+}
+
+/**
+ * Resolves a module specifier as the file `from` would: a relative path
+ * against `from`'s folder (the working directory when `from` is undefined),
+ * a `file:` URL to its path, an absolute path as is, and a bare specifier (a
+ * package name) with `require.resolve` from `from`.
+ *
+ * @returns an absolute path
+ * @throws the `require.resolve` error (`MODULE_NOT_FOUND`) for a bare
+ *   specifier that cannot be found
+ */
+export function resolveModule(specifier: string | URL, from: string | undefined): string {
+  if (specifier instanceof URL || specifier.startsWith('file:')) return fileURLToPath(specifier);
+  if (path.isAbsolute(specifier)) return specifier;
+  const base = from === undefined ? process.cwd() : path.dirname(from);
+  if (/^\.\.?([\\/]|$)/.test(specifier)) return path.resolve(base, specifier);
+  return createRequire(from ?? path.join(process.cwd(), 'index.js')).resolve(specifier);
+}
