@@ -12,7 +12,7 @@ import * as path from 'node:path';
 import { ArgumentTypeError, ShardError, fromItems, fromRange, stateful } from 'pariter';
 import * as ts from 'typescript';
 import { resolveModule } from '../src/internal/common/callerPath';
-import { typeScriptLoader } from '../src/internal/common/typeScript';
+import { nativeTypeScript, typeScriptLoader } from '../src/internal/common/typeScript';
 import { runNode } from './helpers/child';
 import { within } from './helpers/hang';
 import { FIXTURES } from './helpers/paths';
@@ -300,6 +300,14 @@ test("TypeScript modules load with a registered hook, else Node's own support, e
   t.is(typeScriptLoader({ features: {}, hooked: false }), 'ts-node');
   // This process runs the specs through ts-node's hook.
   t.is(typeScriptLoader(), 'hook');
+});
+
+test("a TypeScript actor's new thread uses Node's own support when there, whatever hook this thread has", (t) => {
+  // A worker does not inherit this thread's require hooks.
+  t.true(nativeTypeScript({ features: { typescript: 'strip' }, hooked: true }));
+  t.true(nativeTypeScript({ features: { typescript: 'transform' }, hooked: false }));
+  t.false(nativeTypeScript({ features: { typescript: false }, hooked: true }));
+  t.false(nativeTypeScript({ features: {}, hooked: false }));
 });
 
 /** The 1-based line of this file that contains `text`. */

@@ -16,10 +16,10 @@ import { exposeWorker } from './internal/shard/workerHost';
  */
 function decodeArgs(args: readonly unknown[]): unknown[] {
   if (!args.some((arg) => typeof arg === 'object' && arg !== null)) return [...args];
+  type Transfer = typeof import('./internal/caller/transfer');
   // eslint-disable-next-line @typescript-eslint/no-require-imports
-  return (
-    require('./internal/caller/transfer') as typeof import('./internal/caller/transfer')
-  ).decodeArgs(args);
+  const transfer = require('./internal/caller/transfer') as Transfer;
+  return transfer.decodeArgs(args);
 }
 
 const SOURCE = Symbol('pariter.actorSource');

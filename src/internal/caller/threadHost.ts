@@ -31,7 +31,7 @@ import { ThreadPool, type PoolWorker } from './pool';
 import type { ActorThread, ExitListener, ShardThread } from './place';
 import type { ShardWorkerData, ToPoolThread } from '../wire/protocol';
 import { describeValue } from '../common/validate';
-import { typeScriptLoader } from '../common/typeScript';
+import { nativeTypeScript, typeScriptLoader } from '../common/typeScript';
 
 type Listener = (...args: unknown[]) => void;
 
@@ -407,15 +407,17 @@ function tsNodeRegister(file: string): string {
 }
 
 /**
- * Spawns a plain worker on the absolute path `file` (a TypeScript module
- * under ts-node's transpile-only register), whose module called
+ * Spawns a plain worker on the absolute path `file`, whose module called
  * `exposeActor`, through threads.js's handshake like {@link spawnActorThread}.
+ * A TypeScript module runs with Node's own type stripping where Node has it
+ * (22.6+), else under ts-node's transpile-only register.
  *
- * @throws ArgumentTypeError when the module does not call `exposeActor`;
- *   ShardError when its worker exits while it starts
+ * @throws ArgumentTypeError when the module does not call `exposeActor`, or
+ *   is TypeScript and neither is there; ShardError when its worker exits
+ *   while it starts
  */
 export async function spawnActorModule(file: string): Promise<ActorThread> {
-  const ts = /\.(c?ts|tsx)$/i.test(file);
+  const ts = /\.(c?ts|tsx)$/i.test(file) && !nativeTypeScript();
   const script = ts
     ? `require(${JSON.stringify(tsNodeRegister(file))}); require(${JSON.stringify(file)});`
     : file;

@@ -44,6 +44,14 @@ export function typeScriptLoader(
 }
 
 /**
+ * Whether a new worker thread can load TypeScript by itself: Node's own type
+ * stripping (a worker does not inherit this thread's require hooks).
+ */
+export function nativeTypeScript(env: TypeScriptEnvironment = currentEnvironment()): boolean {
+  return typeScriptLoader({ ...env, hooked: false }) === 'native';
+}
+
+/**
  * Makes `require` of the TypeScript module `from` work in this thread when
  * it needs ts-node: registers ts-node (transpile-only, with the tsconfig
  * nearest to `from`), found from `from` first, then from pariter. Returns the
