@@ -81,7 +81,8 @@ function actorModule(specifier: string | URL, from: string | undefined): string 
  * (string or `URL`, e.g. `new URL('./rollouts.js', import.meta.url)`), or a
  * path relative to the file that calls `spawnActor` (whatever the working
  * directory); a module without an extension is found as `require` finds it,
- * and a TypeScript module runs under ts-node's transpile-only register. A
+ * and a TypeScript module runs with Node's own type stripping where Node has
+ * it, else under ts-node's transpile-only register. A
  * threads.js `Worker` on the module also works.
  *
  * The handle has the class's own methods (up to `ParallelIteratorWorker`),
