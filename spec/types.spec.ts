@@ -156,9 +156,9 @@ test('moduleFn infers from the module type', async (t) => {
   const square = moduleFn<Square>('./fixtures/values-square.ts');
   expectTypeOf(square).toEqualTypeOf<(item: number) => Promise<number>>();
   expectTypeOf(fromRange(4).forEach(square)).toEqualTypeOf<ParallelIterator<number>>();
-  expectTypeOf(
-    moduleFn<Square, 'negate'>('./fixtures/values-square.ts', 'negate'),
-  ).toEqualTypeOf<(item: number) => Promise<number>>();
+  expectTypeOf(moduleFn<Square, 'negate'>('./fixtures/values-square.ts', 'negate')).toEqualTypeOf<
+    (item: number) => Promise<number>
+  >();
   type Lengths = { default: (s: string) => Promise<number>; version: string };
   expectTypeOf(moduleFn<Lengths>('./m.js')).toEqualTypeOf<(item: string) => Promise<number>>();
   // Item and result types, and no type argument, work as before.
