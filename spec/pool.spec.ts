@@ -58,17 +58,25 @@ test.afterEach.always(resetPool);
 test.serial("runs reuse the pool's threads: `spawned` stays flat over 1,000 runs", async (t) => {
   configurePool({ idleTimeoutMs: 60_000 });
   const f = (x: number) => x * 2;
+  // A LocalIterator's take leaves its run going: each one is closed after its read.
+  const takeAndClose = async (local: LocalIterator<number>, n: number): Promise<number[]> => {
+    try {
+      return await local.take(n);
+    } finally {
+      await local.return();
+    }
+  };
   const one = (i: number): Promise<unknown> => {
     const it = fromRange(8, 2).forEach(f);
     switch (i % 5) {
       case 0:
         return it.take(8);
       case 1:
-        return it.gatherAsync().take(8);
+        return takeAndClose(it.gatherAsync(), 8);
       case 2:
-        return it.getShard(1).take(4);
+        return takeAndClose(it.getShard(1), 4);
       case 3:
-        return it.gatherAsync({ numAsync: 2, batchMs: 1 }).take(3);
+        return takeAndClose(it.gatherAsync({ numAsync: 2, batchMs: 1 }), 3);
       default:
         return lastValueFrom(from([1, 2, 3, 4]).pipe(parallelMap(f, { numShards: 2 }), toArray()));
     }

@@ -150,7 +150,7 @@ same('stateful and a callable instance (per shard)', (p) => {
   ]);
 });
 same('moduleFn resolves on the host', (p) =>
-  p(fromRange(4)).forEach(moduleFn('./spec/fixtures/values-double.js', 'double')).take(4),
+  p(fromRange(4)).forEach(moduleFn('./fixtures/values-double.js', 'double')).take(4),
 );
 
 // --- gathers ----------------------------------------------------------------

@@ -153,12 +153,12 @@ test('stateful and moduleFn', (t) => {
 
 test('moduleFn infers from the module type', async (t) => {
   type Square = typeof import('./fixtures/values-square');
-  const square = moduleFn<Square>('./spec/fixtures/values-square.ts');
+  const square = moduleFn<Square>('./fixtures/values-square.ts');
   expectTypeOf(square).toEqualTypeOf<(item: number) => Promise<number>>();
   expectTypeOf(fromRange(4).forEach(square)).toEqualTypeOf<ParallelIterator<number>>();
-  expectTypeOf(
-    moduleFn<Square, 'negate'>('./spec/fixtures/values-square.ts', 'negate'),
-  ).toEqualTypeOf<(item: number) => Promise<number>>();
+  expectTypeOf(moduleFn<Square, 'negate'>('./fixtures/values-square.ts', 'negate')).toEqualTypeOf<
+    (item: number) => Promise<number>
+  >();
   type Lengths = { default: (s: string) => Promise<number>; version: string };
   expectTypeOf(moduleFn<Lengths>('./m.js')).toEqualTypeOf<(item: string) => Promise<number>>();
   // Item and result types, and no type argument, work as before.

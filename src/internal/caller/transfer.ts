@@ -13,7 +13,7 @@
  * actor shard is described by a new connector port to the actor, moved with
  * the call, through which the receiving thread asks the actor for its runs.
  */
-import type { MessagePort } from 'node:worker_threads';
+import type { DataPort } from '../common/nodeShapes';
 import { UsageError } from '../../errors';
 import { LocalIterator } from '../../localIterator';
 import type { GatherDescription, ParallelDescription } from './iteratorTypes';
@@ -88,7 +88,7 @@ function stageOf(op: OpSpec): Stage {
  * The message for an iterator, or undefined when `value` is none. With
  * `transfer`, shards over actors cross too (see `ParallelIterator.describe`).
  */
-function encode(value: unknown, transfer?: MessagePort[]): Message | undefined {
+function encode(value: unknown, transfer?: DataPort[]): Message | undefined {
   if (value instanceof ParallelIterator) {
     return { [TAG]: 'parallel', parallel: value.describe(transfer) };
   }
@@ -175,9 +175,9 @@ function walk(value: unknown, replace: (v: unknown) => unknown, depth = 0): unkn
  */
 export function encodeArgs(args: readonly unknown[]): {
   args: unknown[];
-  transfer: MessagePort[];
+  transfer: DataPort[];
 } {
-  const transfer: MessagePort[] = [];
+  const transfer: DataPort[] = [];
   return { args: args.map((arg) => walk(arg, (v) => encode(v, transfer))), transfer };
 }
 
