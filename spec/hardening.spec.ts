@@ -19,6 +19,7 @@ import {
   fromRange,
   parallelFilter,
   parallelMap,
+  type LocalIterator,
   type ParallelIterator,
 } from 'pariter';
 import * as path from 'node:path';
@@ -31,6 +32,18 @@ import { delay, within } from './helpers/hang';
 declare const counter: Int32Array;
 
 const threads = threadBaseline();
+
+/**
+ * Reads up to `n` items of `local`, then closes it: a LocalIterator's `take`
+ * leaves its run going, so a one-shot read closes it.
+ */
+async function takeThenClose<T>(local: LocalIterator<T>, n: number): Promise<T[]> {
+  try {
+    return await local.take(n);
+  } finally {
+    await local.return();
+  }
+}
 
 // --- counts are bounded at the call ---------------------------------------------
 
@@ -58,7 +71,7 @@ test.serial('numAsync is at most 1024, for every reader that takes it', async (t
     }
   }
   t.deepEqual(
-    (await within(it.gatherAsync({ numAsync: 1024 }).take(8), 'numAsync 1024')).sort(),
+    (await within(takeThenClose(it.gatherAsync({ numAsync: 1024 }), 8), 'numAsync 1024')).sort(),
     [0, 1, 2, 3, 4, 5, 6, 7],
   );
   await threads.assertBackToBaseline(t, 'after numAsync 1024');
@@ -108,10 +121,10 @@ test.serial('a shard that closes its data port is a ShardError, not a hang', asy
       return x;
     });
   for (const read of [
-    (it: ParallelIterator<number>) => it.gatherSync().take(6),
-    (it: ParallelIterator<number>) => it.gatherAsync().take(6),
-    (it: ParallelIterator<number>) => it.getShard(1).take(6),
-    (it: ParallelIterator<number>) => it.gatherAsync({ numAsync: 4, batchMs: 5 }).take(6),
+    (it: ParallelIterator<number>) => it.take(6),
+    (it: ParallelIterator<number>) => takeThenClose(it.gatherAsync(), 6),
+    (it: ParallelIterator<number>) => takeThenClose(it.getShard(1), 6),
+    (it: ParallelIterator<number>) => takeThenClose(it.gatherAsync({ numAsync: 4, batchMs: 5 }), 6),
   ]) {
     const error = await t.throwsAsync(within(read(closing()), 'a read of a closed port'), {
       instanceOf: ShardError,
@@ -203,9 +216,7 @@ test.serial(
       );
       await rejectsProtocol(
         t,
-        fromIterators([brokenAsync(bad)], { repeat: true })
-          .gatherAsync()
-          .take(10),
+        takeThenClose(fromIterators([brokenAsync(bad)], { repeat: true }).gatherAsync(), 10),
         `calling-thread async iterable returning ${String(bad)}`,
       );
     }
@@ -214,7 +225,7 @@ test.serial(
       .gatherSync()
       .forEach(() => broken(5))
       .flatten();
-    const error = await t.throwsAsync(within(local.take(3), 'local flatten'), {
+    const error = await t.throwsAsync(within(takeThenClose(local, 3), 'local flatten'), {
       instanceOf: TypeError,
     });
     t.regex(error?.message ?? '', /is not an object/);
@@ -440,9 +451,12 @@ test.serial(
     // Found by the API sequence property: the inner repartition learnt its
     // partitions one by one and dropped an item dealt to one not yet known.
     const it = fromRange(34, 1).repartition(2).repartition(2);
-    t.deepEqual(await within(it.getShard(1).take(8), 'getShard(1)'), [2, 3, 6, 7, 10, 11, 14, 15]);
+    t.deepEqual(
+      await within(takeThenClose(it.getShard(1), 8), 'getShard(1)'),
+      [2, 3, 6, 7, 10, 11, 14, 15],
+    );
     const both = fromRange(8, 1).repartition(2).union(fromRange(6, 2).repartition(3));
-    t.deepEqual(await within(both.getShard(3).take(9), 'getShard(3) of a union'), [1, 4]);
+    t.deepEqual(await within(takeThenClose(both.getShard(3), 9), 'getShard(3) of a union'), [1, 4]);
     await threads.assertBackToBaseline(t, 'after nested repartitions');
   },
 );

@@ -10,7 +10,8 @@
  *   requests in turn, each on its own port, so nothing waits for another run.
  * - Giving a slot back asks the thread to close the shard (`close`/`closed`
  *   on the shard's port). A thread that does not answer within
- *   {@link RELEASE_GRACE_MS} ({@link START_GRACE_MS} while it starts) (a
+ *   {@link RELEASE_GRACE_MS} ({@link START_GRACE_MS} while it starts: until
+ *   its handshake or a first answer on one of its shards) (a
  *   busy loop, a long synchronous item) is
  *   stopped if that shard was its only one, as a run's end always stopped its
  *   shard; a shared one keeps the slot until it answers.
@@ -98,6 +99,12 @@ class PoolThread {
   /** When the thread last became idle (for picking the warmest). */
   idleSince = 0;
   dead = false;
+  /**
+   * Whether one of its shards has answered: its runtime has loaded, even if
+   * the handshake has not come yet (a first shard that went straight into a
+   * long computation delays it).
+   */
+  answered = false;
 
   constructor(
     readonly id: number,
@@ -132,6 +139,10 @@ class Slot {
       hold: (held) => this.hold(held),
       terminate: () => (this.releasing ??= this.release()),
     };
+    if (!thread.answered) {
+      port.once('message', () => (thread.answered = true));
+      port.unref(); // the listener above must not hold the process: `hold` decides
+    }
   }
 
   /** The thread died while serving this shard. */
@@ -172,7 +183,8 @@ class Slot {
     const inTime = await Promise.race([
       answered.then(() => true),
       new Promise<boolean>((resolve) => {
-        const grace = this.thread.worker.ready ? RELEASE_GRACE_MS : START_GRACE_MS;
+        const loaded = this.thread.worker.ready || this.thread.answered;
+        const grace = loaded ? RELEASE_GRACE_MS : START_GRACE_MS;
         timer = setTimeout(resolve, grace, false);
       }),
     ]);

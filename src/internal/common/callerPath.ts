@@ -101,23 +101,28 @@ function mappedPosition(site: NodeJS.CallSite): { line: number; column: number }
 }
 
 /**
- * Records the current stack (cheaply: V8 formats it only when read) and
- * returns a function that prints its user frames as stack lines, source
- * mapped as the process maps its own stacks, for an error raised later,
- * asynchronously, on behalf of this call.
+ * Records the current stack and returns a function that prints its user
+ * frames as stack lines, source mapped as the process maps its own stacks,
+ * for an error raised later, asynchronously, on behalf of this call.
+ *
+ * The stack is formatted here: an unformatted stack keeps the receivers of
+ * its frames alive (a `LocalIterator` whose first pull started a run), and a
+ * run kept alive that way could never be stopped by garbage collection.
  */
 export function recordCallers(): () => string {
   const limit = Error.stackTraceLimit;
   const holder: { stack?: string } = {};
+  let stack: string;
   try {
     Error.stackTraceLimit = 64;
     Error.captureStackTrace(holder, recordCallers);
+    stack = String(holder.stack ?? '');
   } finally {
     Error.stackTraceLimit = limit;
   }
   let printed: string | undefined;
   return () =>
-    (printed ??= (holder.stack ?? '')
+    (printed ??= stack
       .split('\n')
       .filter((line) => {
         const at = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/.exec(line);
