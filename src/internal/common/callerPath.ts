@@ -101,10 +101,13 @@ function mappedPosition(site: NodeJS.CallSite): { line: number; column: number }
 }
 
 /**
- * Records the current stack (cheaply: V8 formats it only when read) and
- * returns a function that prints its user frames as stack lines, source
- * mapped as the process maps its own stacks, for an error raised later,
- * asynchronously, on behalf of this call.
+ * Records the current stack and returns a function that prints its user
+ * frames as stack lines, source mapped as the process maps its own stacks,
+ * for an error raised later, asynchronously, on behalf of this call.
+ *
+ * The stack is formatted at once: V8's unformatted frames keep each frame's
+ * receiver and function alive, so a run holding them would keep the
+ * `LocalIterator` that started it from being garbage-collected.
  */
 export function recordCallers(): () => string {
   const limit = Error.stackTraceLimit;
@@ -115,9 +118,10 @@ export function recordCallers(): () => string {
   } finally {
     Error.stackTraceLimit = limit;
   }
+  const stack = holder.stack ?? '';
   let printed: string | undefined;
   return () =>
-    (printed ??= (holder.stack ?? '')
+    (printed ??= stack
       .split('\n')
       .filter((line) => {
         const at = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/.exec(line);
