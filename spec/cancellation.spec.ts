@@ -126,7 +126,14 @@ for (const [name, read, ready] of READERS) {
 test.serial('a run that ends by itself leaves no listener on the signal', async (t) => {
   const controller = new AbortController();
   const it = fromRange(6, 2);
-  t.deepEqual(await it.gatherSync({ signal: controller.signal }).take(6), [0, 3, 1, 4, 2, 5]);
+  // A LocalIterator's take leaves it usable (API.md, "Local sources"): read to
+  // its end, it is exhausted; read in part, it is closed with return().
+  const whole = it.gatherSync({ signal: controller.signal });
+  t.deepEqual(await whole.take(7), [0, 3, 1, 4, 2, 5]);
+  const part = it.gatherSync({ signal: controller.signal });
+  t.deepEqual(await part.take(2), [0, 3]);
+  t.is(abortListeners(controller.signal), 1, 'a LocalIterator read in part still runs');
+  await part.return();
   t.deepEqual(await it.take(2, { signal: controller.signal }), [0, 3]);
   const local = it.gatherAsync({ signal: controller.signal, numAsync: 2 });
   await local.next();

@@ -21,6 +21,19 @@ import {
   type ShardHandle,
 } from 'pariter';
 
+/**
+ * `local.take(n)`, then `local.return()`: a LocalIterator's take leaves it
+ * usable and its run going (API.md, "Local sources"), so a test that reads
+ * one in part closes it, as a program that is done with it would.
+ */
+async function takeAndClose<T>(local: LocalIterator<T>, n: number): Promise<T[]> {
+  try {
+    return await local.take(n);
+  } finally {
+    await local.return();
+  }
+}
+
 const sortNumbers = (xs: readonly number[]): number[] => [...xs].sort((a, b) => a - b);
 const range = (n: number): number[] => Array.from({ length: n }, (_, i) => i);
 
@@ -126,7 +139,7 @@ test.serial('fromItems with repeat cycles its items', async (t) => {
 
 test.serial('a repeating chain is transformed on every cycle', async (t) => {
   const it = fromItems([1, 2], { numShards: 1, repeat: true }).forEach((x) => x * 10);
-  t.deepEqual(await it.gatherSync().take(5), [10, 20, 10, 20, 10]);
+  t.deepEqual(await it.take(5), [10, 20, 10, 20, 10]);
 });
 
 // ---------------------------------------------------------------------------- fromIterators
@@ -556,7 +569,7 @@ test.serial('each gather is a fresh cold run', async (t) => {
   const second = await it.take(4);
   t.deepEqual(first, [1, 5, 2, 6]);
   t.deepEqual(second, first);
-  t.deepEqual(await it.gatherSync().take(4), first);
+  t.deepEqual(await takeAndClose(it.gatherSync(), 4), first);
 });
 
 test.serial('a transform leaves the original iterator usable', async (t) => {
@@ -607,9 +620,14 @@ test.serial(
 );
 
 test.serial('gatherAsync with take(n) stops early', async (t) => {
-  const items = await fromRange(4, { numShards: 2, repeat: true }).gatherAsync().take(5);
+  const local = fromRange(4, { numShards: 2, repeat: true }).gatherAsync();
+  const items = await local.take(5);
   t.is(items.length, 5);
   t.true(items.every((x) => x >= 0 && x < 4));
+  // take leaves the LocalIterator usable; return() stops its run.
+  t.is((await local.take(1)).length, 1);
+  await local.return();
+  t.deepEqual(await local.next(), { done: true, value: undefined });
 });
 
 // ---------------------------------------------------------------------------- LocalIterator
@@ -684,7 +702,10 @@ test.serial('LocalIterator.transform takes an RxJS operator', async (t) => {
 });
 
 test.serial('LocalIterator.take(n) reads at most n', async (t) => {
-  t.deepEqual(await fromRange(100).gatherSync().take(3), [0, 50, 1]);
+  const local = fromRange(100).gatherSync();
+  t.deepEqual(await local.take(3), [0, 50, 1]);
+  t.deepEqual(await local.take(2), [51, 2], 'the next take continues');
+  await local.return();
   t.deepEqual(await fromRange(4).gatherSync().take(0), []);
 });
 
@@ -737,8 +758,8 @@ test.serial('rxjs from(localIterator)', async (t) => {
 test.serial('TSDoc examples of create.ts', async (t) => {
   // The fromItems example states [1, 3, 2, 4]; per the contract (shards [1, 3] and [2, 4], read
   // round robin) the result is [1, 2, 3, 4], as in Ray.
-  t.deepEqual(await fromItems([1, 2, 3, 4]).gatherSync().take(4), [1, 2, 3, 4]);
-  t.deepEqual(await fromRange(4).gatherSync().take(4), [0, 2, 1, 3]);
+  t.deepEqual(await takeAndClose(fromItems([1, 2, 3, 4]).gatherSync(), 4), [1, 2, 3, 4]);
+  t.deepEqual(await takeAndClose(fromRange(4).gatherSync(), 4), [0, 2, 1, 3]);
   const it = fromIterators([
     [1, 2],
     function* () {
@@ -746,13 +767,13 @@ test.serial('TSDoc examples of create.ts', async (t) => {
       yield 4;
     },
   ]);
-  t.deepEqual(await it.gatherSync().take(4), [1, 3, 2, 4]);
+  t.deepEqual(await takeAndClose(it.gatherSync(), 4), [1, 3, 2, 4]);
 });
 
 test.serial('TSDoc examples of ParallelIterator', async (t) => {
   const it = fromRange(4).forEach((x) => x * 2);
   t.is(String(it), 'ParallelIterator[fromRange[4, shards=2].forEach()]');
-  t.deepEqual(await it.gatherSync().take(4), [0, 4, 2, 6]);
+  t.deepEqual(await takeAndClose(it.gatherSync(), 4), [0, 4, 2, 6]);
 
   const factor = 3;
   t.deepEqual(
@@ -808,15 +829,15 @@ test.serial('TSDoc examples of ParallelIterator: shuffle to selectShards', async
 });
 
 test.serial('TSDoc examples of ParallelIterator: reading', async (t) => {
-  t.deepEqual(await fromRange(4).gatherSync().take(4), [0, 2, 1, 3]);
-  t.deepEqual((await fromRange(4).gatherAsync().take(4)).sort(), [0, 1, 2, 3]);
-  t.deepEqual(await fromRange(4).batchAcrossShards().take(2), [
+  t.deepEqual(await takeAndClose(fromRange(4).gatherSync(), 4), [0, 2, 1, 3]);
+  t.deepEqual((await takeAndClose(fromRange(4).gatherAsync(), 4)).sort(), [0, 1, 2, 3]);
+  t.deepEqual(await takeAndClose(fromRange(4).batchAcrossShards(), 2), [
     [0, 2],
     [1, 3],
   ]);
-  t.deepEqual(await fromRange(4).getShard(1).take(2), [2, 3]);
+  t.deepEqual(await takeAndClose(fromRange(4).getShard(1), 2), [2, 3]);
   const [, s1] = fromRange(4).shards();
-  t.deepEqual(await s1!.take(2), [2, 3]);
+  t.deepEqual(await takeAndClose(s1!, 2), [2, 3]);
   t.deepEqual(await fromRange(4).take(3), [0, 2, 1]);
   t.deepEqual(await captureLog(() => fromRange(4).show(2)), [[0], [2]]);
 });
@@ -856,10 +877,12 @@ test.serial('TSDoc examples of LocalIterator', async (t) => {
   });
   t.deepEqual(lines, [[0], [20], [10], [30]]);
   t.deepEqual(
-    await fromRange(4)
-      .gatherSync()
-      .forEach(async (x) => x + 1)
-      .take(4),
+    await takeAndClose(
+      fromRange(4)
+        .gatherSync()
+        .forEach(async (x) => x + 1),
+      4,
+    ),
     [1, 3, 2, 4],
   );
   t.deepEqual(
@@ -869,30 +892,39 @@ test.serial('TSDoc examples of LocalIterator', async (t) => {
       .take(4),
     [0, 2, 1],
   );
-  t.deepEqual(await fromRange(4, 1).gatherSync().batch(3).take(2), [[0, 1, 2], [3]]);
+  t.deepEqual(await takeAndClose(fromRange(4, 1).gatherSync().batch(3), 2), [[0, 1, 2], [3]]);
   t.deepEqual(
-    await fromItems([[1, 2], [3]], 1)
-      .gatherSync()
-      .flatten()
-      .take(3),
+    await takeAndClose(
+      fromItems([[1, 2], [3]], 1)
+        .gatherSync()
+        .flatten(),
+      3,
+    ),
     [1, 2, 3],
   );
   t.deepEqual(
-    await fromRange(2, 1)
-      .gatherSync()
-      .combine((x) => [x, x])
-      .take(4),
+    await takeAndClose(
+      fromRange(2, 1)
+        .gatherSync()
+        .combine((x) => [x, x]),
+      4,
+    ),
     [0, 0, 1, 1],
   );
-  t.deepEqual(sortNumbers(await fromRange(8, 1).gatherSync().shuffle(4, 42).take(8)), range(8));
   t.deepEqual(
-    await fromRange(4, 1)
-      .gatherSync()
-      .transform(scan((a, x) => a + x, 0))
-      .take(4),
+    sortNumbers(await takeAndClose(fromRange(8, 1).gatherSync().shuffle(4, 42), 8)),
+    range(8),
+  );
+  t.deepEqual(
+    await takeAndClose(
+      fromRange(4, 1)
+        .gatherSync()
+        .transform(scan((a, x) => a + x, 0)),
+      4,
+    ),
     [0, 1, 3, 6],
   );
-  t.deepEqual(await fromRange(4).gatherSync().take(3), [0, 2, 1]);
+  t.deepEqual(await takeAndClose(fromRange(4).gatherSync(), 3), [0, 2, 1]);
   t.deepEqual(await captureLog(() => fromRange(2, 1).gatherSync().show()), [[0], [1]]);
 });
 
@@ -966,12 +998,12 @@ test.serial('TSDoc example of LocalIterator.zipWithSourceActor', async (t) => {
 test.serial('TSDoc example of LocalIterator.union', async (t) => {
   const a = fromItems(['a', 'b'], 1).gatherSync();
   const b = fromItems(['x', 'y'], 1).gatherSync();
-  t.deepEqual(await a.union(b, { deterministic: true }).take(4), ['a', 'x', 'b', 'y']);
+  t.deepEqual(await takeAndClose(a.union(b, { deterministic: true }), 4), ['a', 'x', 'b', 'y']);
 });
 
 test.serial('TSDoc example of LocalIterator.duplicate', async (t) => {
   const [a, b] = fromRange(3, 1).gatherSync().duplicate(2);
-  t.deepEqual(await Promise.all([a!.take(3), b!.take(3)]), [
+  t.deepEqual(await Promise.all([takeAndClose(a!, 3), takeAndClose(b!, 3)]), [
     [0, 1, 2],
     [0, 1, 2],
   ]);
@@ -992,7 +1024,7 @@ test.serial('TSDoc example of getMetrics', async (t) => {
       m.counters.foo! += x;
       return m.counters.foo;
     });
-  t.deepEqual(await sums.take(4), [1, 3, 6, 10]);
+  t.deepEqual(await takeAndClose(sums, 4), [1, 3, 6, 10]);
 });
 
 test.serial('TSDoc example of OverflowError', async (t) => {

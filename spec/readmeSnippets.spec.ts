@@ -23,13 +23,16 @@ test.serial('Transformations run in the shards', async (t) => {
 
 test.serial('Reading: gathers and shards', async (t) => {
   const it = fromRange(4);
-  t.deepEqual(await it.gatherSync().take(4), [0, 2, 1, 3]);
-  t.deepEqual((await it.gatherAsync().take(4)).sort(), [0, 1, 2, 3]);
-  t.deepEqual(await it.batchAcrossShards().take(2), [
+  t.deepEqual(await it.gatherSync().take(9), [0, 2, 1, 3]);
+  t.deepEqual((await it.gatherAsync().take(9)).sort(), [0, 1, 2, 3]);
+  t.deepEqual(await it.batchAcrossShards().take(9), [
     [0, 2],
     [1, 3],
   ]);
-  t.deepEqual(await it.getShard(1).take(2), [2, 3]);
+  t.deepEqual(await it.getShard(1).take(9), [2, 3]);
+  const [s0, s1] = it.shards();
+  t.truthy(s0 && s1);
+  await assertBackToBaseline(t, 'after the gathers, each read to its end');
 });
 
 test.serial('LocalIterator: a local chain with an RxJS operator', async (t) => {

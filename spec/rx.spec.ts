@@ -765,10 +765,10 @@ test.serial('TSDoc @example: fromObservable', async (t) => {
   t.deepEqual(
     await fromObservable(of(1, 2, 3, 4))
       .forEach((x) => x * 10)
-      .gatherSync()
       .take(4),
     [10, 20, 30, 40],
   );
+  await assertBackToBaseline(t, 'after the fromObservable example');
 });
 
 test.serial('TSDoc @example: asObservable', async (t) => {

@@ -252,7 +252,7 @@ export interface ObservableSourceOptions extends OverflowOptions {
  *   ArgumentRangeError for bad counts
  * @example
  * ```ts
- * await fromObservable(of(1, 2, 3, 4)).forEach((x) => x * 10).gatherSync().take(4); // [10, 20, 30, 40]
+ * await fromObservable(of(1, 2, 3, 4)).forEach((x) => x * 10).take(4); // [10, 20, 30, 40]
  * ```
  */
 export function fromObservable<T>(

@@ -756,17 +756,23 @@ export class ParallelIterator<T> {
     return this.readOnce((local) => local.take(n), options);
   }
 
-  /** Reads a fresh `gatherSync()` with `read`, then stops its run. */
-  private async readOnce<R>(
+  /**
+   * Reads a fresh `gatherSync()` with `read`, then stops its run. Bad
+   * `options` throw at the call, before any promise.
+   */
+  private readOnce<R>(
     read: (local: LocalIterator<T>) => Promise<R>,
     options: SignalOptions = {},
   ): Promise<R> {
     const local = this.gatherSync(options);
-    try {
-      return await read(local);
-    } finally {
-      await local.return();
-    }
+    const readThenStop = async (): Promise<R> => {
+      try {
+        return await read(local);
+      } finally {
+        await local.return();
+      }
+    };
+    return readThenStop();
   }
 
   /**

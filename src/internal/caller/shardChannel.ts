@@ -188,10 +188,11 @@ export class ShardChannel {
   }
 
   private fail(message: string, cause: unknown): void {
-    this.failWith(new ShardError(this.origin, message, cause));
+    this.failWith(new ShardError(this.origin, message, cause), message);
   }
 
-  private failWith(failure: Error): void {
+  /** `what` is the failure as the debug line says it, after the shard's name. */
+  private failWith(failure: Error, what = failure.message): void {
     if (this.failure || this.closed) return;
     clearTimeout(this.portClosed);
     this.failure = failure;
@@ -201,7 +202,7 @@ export class ShardChannel {
     if (startedBy) failure.stack = `${failure.stack ?? ''}\n${startedBy}`;
     debug(
       () =>
-        `shard ${this.origin.shard} of ${this.origin.iterator} failed: ${failure.message} (${describeError(failure.cause)})`,
+        `shard ${this.origin.shard} of ${this.origin.iterator} failed: ${what} (${describeError(failure.cause)})`,
     );
     this.outstanding = 0;
     this.updateRef();
