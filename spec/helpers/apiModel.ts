@@ -29,9 +29,9 @@ import {
   type ParallelIterator,
   type ShardHandle,
 } from 'pariter';
-import { delay, within } from './hang';
+import { within } from './hang';
 import { FIXTURES } from './paths';
-import { threadCount, threadsSettle } from './threadCount';
+import { steadyThreadCount, threadsSettle } from './threadCount';
 
 // Names the shipped functions read from their `context`.
 declare const a: number;
@@ -462,20 +462,6 @@ async function runProgram(program: Program, collector: Collector): Promise<void>
   }
 }
 
-/** The thread count once steady (the same for 5 polls 20 ms apart, or after 5 s). */
-async function steadyThreads(): Promise<number> {
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
-}
-
 /** What a property run reports. */
 export interface PropertyReport {
   readonly runs: number;
@@ -500,7 +486,7 @@ export async function checkApiSequences(
   try {
     // Warm up, then take the baseline with the collector's thread running.
     await collector(worker).collect(fromRange(2).gatherSync());
-    const baseline = await steadyThreads();
+    const baseline = await steadyThreadCount();
     await fc.assert(
       fc.asyncProperty(programArb, async (program) => {
         await runProgram(program, collector(worker));

@@ -11,8 +11,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { promises as fsp } from 'node:fs';
 import { configurePool, fromRange, poolStats } from 'pariter';
-import { delay } from './hang';
-import { threadCount, threadsSettle } from './threadCount';
+import { steadyThreadCount, threadsSettle } from './threadCount';
 
 /**
  * Makes the threads that come and stay on first use (libuv's pool, V8's
@@ -26,16 +25,7 @@ export async function warmUp(extra?: () => Promise<unknown>): Promise<number> {
   await fromRange(2).take(2);
   await extra?.();
   await fsp.readFile(__filename);
-  let last = threadCount();
-  let steady = 0;
-  const deadline = Date.now() + 5000;
-  while (steady < 5 && Date.now() < deadline) {
-    await delay(20);
-    const now = threadCount();
-    steady = now === last ? steady + 1 : 0;
-    last = now;
-  }
-  return last;
+  return steadyThreadCount();
 }
 
 /** What `threadBaseline()` gives a spec file. */

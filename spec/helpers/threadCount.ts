@@ -26,3 +26,17 @@ export async function threadsSettle(baseline: number, timeoutMs = 5000): Promise
   }
   return count;
 }
+
+/** The thread count once it is steady: the same for 5 polls 20 ms apart, or after 5 s. */
+export async function steadyThreadCount(): Promise<number> {
+  let last = threadCount();
+  let steady = 0;
+  const deadline = Date.now() + 5000;
+  while (steady < 5 && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    const now = threadCount();
+    steady = now === last ? steady + 1 : 0;
+    last = now;
+  }
+  return last;
+}
