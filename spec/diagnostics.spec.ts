@@ -1,6 +1,6 @@
 /**
  * Diagnostics: `NODE_DEBUG=pariter` (Node's `util.debuglog`) prints runs
- * starting and stopping, the threads they spawn, errors and aborts on
+ * starting and stopping, the pool's threads spawned and reused, errors and aborts on
  * stderr; without it pariter prints nothing. Each script runs in a child
  * process, from the compiled package (`npm run build` first).
  */
@@ -45,10 +45,13 @@ test('NODE_DEBUG=pariter logs runs, threads, errors and aborts on stderr', async
     /^run 1 start ParallelIterator\[fromRange\[4, shards=2\]\]\.gatherSync\(\) shards=2$/,
     'start',
   );
-  has(/^shard 0 of ParallelIterator\[fromRange\[4, shards=2\]\] spawned a thread$/, 'thread 0');
-  has(/^shard 1 of ParallelIterator\[fromRange\[4, shards=2\]\] spawned a thread$/, 'thread 1');
+  has(/^shard 0 of ParallelIterator\[fromRange\[4, shards=2\]\] took a pool thread$/, 'thread 0');
+  has(/^shard 1 of ParallelIterator\[fromRange\[4, shards=2\]\] took a pool thread$/, 'thread 1');
+  // The pool's own events: the first run starts threads, the next ones reuse them.
+  has(/^thread \d+ spawned \(\d+ in the pool\)$/, 'thread spawned');
+  has(/^thread \d+ reused$/, 'thread reused');
   has(/^run 1 stopping$/, 'stop');
-  has(/^run 1 stopped: its threads are gone$/, 'stopped');
+  has(/^run 1 stopped: its shards are released$/, 'stopped');
   has(
     /^shard 0 of ParallelIterator\[fromItems\[number, 1, shards=1\]\.forEach\(\)\] failed: boom/,
     'shard error',

@@ -214,10 +214,13 @@ export class ShardChannel {
     try {
       if (this.setup.attach) {
         thread = await this.setup.attach();
-        debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} attached to its actor`);
+        debug(
+          () =>
+            `shard ${this.origin.shard} of ${this.origin.iterator} ${this.setup.host === undefined ? 'attached to its actor' : `opened a run on host ${this.setup.host}`}`,
+        );
       } else {
         thread = startShardThread(this.scope);
-        debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} spawned a thread`);
+        debug(() => `shard ${this.origin.shard} of ${this.origin.iterator} took a pool thread`);
       }
     } catch (error) {
       // A second reader of an actor is the caller's misuse, not the shard's failure.

@@ -145,7 +145,7 @@ export class ShardRun implements RunScope {
     }
     this.closing ??= Promise.all(this.channels.map((channel) => channel.close())).then(async () => {
       await Promise.all([...this.sharedValues.values()].map((value) => value.close()));
-      debug(() => `run ${this.id} stopped: its threads are gone`);
+      debug(() => `run ${this.id} stopped: its shards are released`);
       this.runOptions.onClose?.(this);
     });
     return this.closing;
