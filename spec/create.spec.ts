@@ -5,18 +5,16 @@
  */
 import * as path from 'node:path';
 import test from 'ava';
-import { from, interval, lastValueFrom, scan, toArray } from 'rxjs';
+import { from, lastValueFrom, scan, toArray } from 'rxjs';
 import {
   ClosedError,
   LocalIterator,
-  OverflowError,
   ShardError,
   fromItems,
   fromIterators,
   fromRange,
   getMetrics,
   moduleFn,
-  parallelMap,
   stateful,
   type ShardHandle,
 } from 'pariter';
@@ -1027,13 +1025,3 @@ test.serial('TSDoc example of getMetrics', async (t) => {
   t.deepEqual(await takeAndClose(sums, 4), [1, 3, 6, 10]);
 });
 
-test.serial('TSDoc example of OverflowError', async (t) => {
-  const slow = async (x: number): Promise<number> => {
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    return x;
-  };
-  await t.throwsAsync(
-    lastValueFrom(interval(0).pipe(parallelMap(slow, { bufferSize: 10, onOverflow: 'error' }))),
-    { instanceOf: OverflowError },
-  );
-});
