@@ -1024,4 +1024,3 @@ test.serial('TSDoc example of getMetrics', async (t) => {
     });
   t.deepEqual(await takeAndClose(sums, 4), [1, 3, 6, 10]);
 });
-
