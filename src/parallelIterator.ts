@@ -411,7 +411,7 @@ export class ParallelIterator<T> {
    * this thread) cross the network on request. A host that dies or stops
    * answering fails the run with a `ShardError` whose `host` names it.
    *
-   * @param cluster - from {@link cluster}
+   * @param cluster - from `cluster()`
    * @returns a new iterator, printed with `.runOn(cluster[n hosts])`
    * @throws ArgumentTypeError when `cluster` is not a cluster; UsageError for
    *   shards that are actors (an actor runs where it was spawned)
