@@ -394,6 +394,32 @@ test.serial(
   },
 );
 
+test.serial(
+  'abandoned readers of a slow infinite Observable are found as their buffer grows, without waiting for V8 to collect',
+  async (t) => {
+    const outcome = await runNode([path.join(FIXTURES, 'hard-abandoned-slow-observable.js')], {
+      capMs: 60_000,
+    });
+    t.false(outcome.hung, `the script hung; stdout: ${outcome.stdout}`);
+    t.is(outcome.code, 0, outcome.stderr);
+    const lines = outcome.stdout.trim().split('\n');
+    t.deepEqual(
+      lines.filter((line) => line.startsWith('[')),
+      ['[0,1,2]', '[0,1,2]'],
+      'fromObservable round robin, then LocalIterator.from',
+    );
+    const ends = lines
+      .filter((line) => line.includes('unsubscribed'))
+      .map((line) => JSON.parse(line) as { unsubscribed: number; live: number });
+    t.is(ends.length, 2, outcome.stdout);
+    t.is(ends[1]?.live, 0);
+    // Each stopped within a doubling of its buffer's first mark
+    // (bufferSize 8 × 2 shards, and 1,024 for LocalIterator.from).
+    t.true((ends[0]?.unsubscribed ?? Infinity) <= 4 * 16, outcome.stdout);
+    t.true((ends[1]?.unsubscribed ?? Infinity) <= 4 * 1024, outcome.stdout);
+  },
+);
+
 // --- repartition with partitions read slowly or not at all ------------------------------
 
 test.serial(

@@ -357,3 +357,37 @@ test.serial(
     }
   },
 );
+
+test.serial(
+  "ParallelIterator.take(n) asks each shard for its share at once: gatherSync's items, each computed once",
+  async (t) => {
+    const c = counters(2);
+    t.deepEqual(await counted(c).take(7), [0, 10, 1, 11, 2, 12, 3]);
+    // Shard 0 gives items 0, 2, 4, 6 of the round robin, shard 1 items 1, 3, 5.
+    t.is(Atomics.load(c, 0), 4, 'shard 0 computed its share only');
+    t.is(Atomics.load(c, 1), 3, 'shard 1 computed its share only');
+  },
+);
+
+test.serial(
+  'ParallelIterator.take(n): a shard that ends before its share leaves the rest to the others',
+  async (t) => {
+    const c = counters(2);
+    // Shard 0 holds 0..1, shard 1 holds 10..19.
+    const it = fromRange(20, 2)
+      .filter((x) => x >= 10 || x < 2)
+      .forEach(
+        (x) => {
+          Atomics.add(c, x < 10 ? 0 : 1, 1);
+          return x;
+        },
+        { context: { c } },
+      );
+    t.deepEqual(await it.take(7), [0, 10, 1, 11, 12, 13, 14]);
+    t.is(Atomics.load(c, 0), 2);
+    t.is(Atomics.load(c, 1), 5, 'shard 1 computed what was taken, nothing more');
+    const gathered = it.gatherSync();
+    t.deepEqual(await it.take(7), await gathered.take(7), 'the same items as gatherSync');
+    await gathered.return();
+  },
+);

@@ -298,6 +298,49 @@ test.serial(
   },
 );
 
+test.serial(
+  "a thread's channel passes to the next shard with nothing of the run before it",
+  async (t) => {
+    configurePool({ maxThreads: 1, idleTimeoutMs: 60_000 });
+    const slow = async (x: number): Promise<number> => {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+      return x;
+    };
+    const spawned = poolStats().spawned;
+    for (let i = 0; i < 20; i++) {
+      // A read-ahead still computing when its run stops...
+      const ahead = fromRange(100, 1).forEach(slow).gatherAsync({ numAsync: 8 });
+      t.is((await within(ahead.next(), `read-ahead ${i}`)).value, 0);
+      await ahead.return();
+      // ...delivers nothing to the next run on the same thread.
+      t.deepEqual(
+        await within(fromRange(6, 1).forEach(slow).take(6), `run ${i}`),
+        [0, 1, 2, 3, 4, 5],
+      );
+    }
+    t.true(poolStats().spawned - spawned <= 1, JSON.stringify(poolStats()));
+  },
+);
+
+test.serial('parallelMap splits a burst of items evenly between its shards', async (t) => {
+  const results = await within(
+    lastValueFrom(
+      from(Array.from({ length: 16 }, (_, i) => i)).pipe(
+        parallelMap(onThread, { numShards: 2 }),
+        toArray(),
+      ),
+    ),
+    'parallelMap of a burst',
+  );
+  t.deepEqual(
+    results.map(([x]) => x),
+    Array.from({ length: 16 }, (_, i) => i),
+  );
+  const perThread = new Map<number, number>();
+  for (const [, thread] of results) perThread.set(thread, (perThread.get(thread) ?? 0) + 1);
+  t.deepEqual([...perThread.values()], [8, 8], 'each of the 2 shards computed half');
+});
+
 test.serial('configurePool checks its options', (t) => {
   const typeError = (options: unknown, key: RegExp) => {
     const error = t.throws(() => configurePool(options as never), {

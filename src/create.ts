@@ -271,7 +271,12 @@ export function fromObservable<T>(
     `fromObservable[shards=${numShards}]`,
     fedShards(
       numShards,
-      () => new ObservableFeed(source$, numShards, { mode: 'roundRobin', ...overflow }),
+      () =>
+        new ObservableFeed(source$, numShards, {
+          mode: 'roundRobin',
+          readerMayBeDropped: true,
+          ...overflow,
+        }),
     ),
   );
 }

@@ -543,6 +543,7 @@ export class ParallelIterator<T> {
     options: ReadOptions,
     indices?: readonly number[],
     signal?: AbortSignal,
+    take?: number,
   ): LocalIterator<U> {
     const chosen = indices ?? this.templates.map((_, i) => i);
     const label =
@@ -566,6 +567,7 @@ export class ParallelIterator<T> {
             onClose: (done) => this.runs.delete(done),
             label,
             ...(signal ? { signal } : {}),
+            ...(take === undefined ? {} : { take }),
           });
           cell.run = run;
           this.runs.add(run);
@@ -753,7 +755,7 @@ export class ParallelIterator<T> {
    */
   take(n: number, options: SignalOptions = {}): Promise<T[]> {
     nonNegativeInteger('n', n);
-    return this.readOnce((local) => local.take(n), options);
+    return this.readOnce((local) => local.take(n), options, n);
   }
 
   /**
@@ -763,8 +765,16 @@ export class ParallelIterator<T> {
   private readOnce<R>(
     read: (local: LocalIterator<T>) => Promise<R>,
     options: SignalOptions = {},
+    take?: number,
   ): Promise<R> {
-    const local = this.gatherSync(options);
+    checkOptions(options, SIGNAL_KEYS);
+    const local = this.local<T>(
+      'gatherSync',
+      STRICT,
+      undefined,
+      signalOption(options.signal),
+      take,
+    );
     const readThenStop = async (): Promise<R> => {
       try {
         return await read(local);

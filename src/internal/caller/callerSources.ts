@@ -11,6 +11,7 @@ import { SharedMetrics } from '../../metrics';
 import type { LocalSource } from './iteratorTypes';
 import { isPromiseLike } from '../common/promises';
 import type { Puller } from '../common/pullPipeline';
+import { GrowthWatch } from '../common/growthWatch';
 import { Queue } from '../common/queue';
 import { openIterable } from '../common/sources';
 import { describeValue } from '../common/validate';
@@ -85,6 +86,7 @@ function observablePuller(source$: Observable<unknown>): Puller<unknown> & {
   close(): Promise<void>;
 } {
   const queue = new Queue<unknown>();
+  const growth = new GrowthWatch(1024);
   let end: { readonly error?: unknown } | undefined;
   let waiter: (() => void) | undefined;
   let subscription: Subscription | undefined;
@@ -94,7 +96,11 @@ function observablePuller(source$: Observable<unknown>): Puller<unknown> & {
     w?.();
   };
   const nextNow = (): Result | undefined => {
-    if (queue.length > 0) return { done: false, value: queue.shift() };
+    if (queue.length > 0) {
+      const value = queue.shift();
+      growth.shrank(queue.length);
+      return { done: false, value };
+    }
     if (end) {
       if ('error' in end) throw end.error;
       return DONE;
@@ -107,6 +113,7 @@ function observablePuller(source$: Observable<unknown>): Puller<unknown> & {
       subscription ??= source$.subscribe({
         next: (value) => {
           queue.push(value);
+          growth.grew(queue.length);
           wake();
         },
         error: (error: unknown) => {

@@ -10,6 +10,7 @@
 import { takeWhile, type Observable, type Subscription } from 'rxjs';
 import { ArgumentTypeError, OverflowError } from '../../errors';
 import { describeValue, positiveInteger } from '../common/validate';
+import { GrowthWatch } from '../common/growthWatch';
 import { Queue } from '../common/queue';
 import type { Puller } from '../common/pullPipeline';
 
@@ -48,6 +49,11 @@ export interface FeedOptions {
   readonly mayHandOut?: () => boolean;
   /** Called with each item as it is handed to a shard; returns what is sent. */
   readonly onHandOut?: (item: unknown) => unknown;
+  /**
+   * The feed's reader may be dropped unread (a gather's `LocalIterator`): as
+   * the buffer grows, look for a dropped reader (see {@link GrowthWatch}).
+   */
+  readonly readerMayBeDropped?: boolean;
 }
 
 const DONE: IteratorResult<unknown> = { done: true, value: undefined };
@@ -59,17 +65,25 @@ export class ObservableFeed {
   private completed = false;
   private failure: { error: unknown } | undefined;
   private dealt = 0;
+  /** The share of the current round, and how many shards may still take it (see `share`). */
+  private roundShare = 1;
+  private sharesLeft = 0;
+  private buffered = 0;
+  private readonly growth: GrowthWatch | undefined;
   private closed = false;
 
   constructor(
     private readonly source$: Observable<unknown>,
-    numShards: number,
+    private readonly numShards: number,
     private readonly options: FeedOptions,
   ) {
     this.queues = Array.from(
       { length: options.mode === 'shared' ? 1 : numShards },
       () => new Queue<unknown>(),
     );
+    if (options.readerMayBeDropped) {
+      this.growth = new GrowthWatch(options.bufferSize * this.queues.length);
+    }
   }
 
   /** The source's error, or the overflow, once either happened. */
@@ -94,6 +108,7 @@ export class ObservableFeed {
       if (this.failure) throw this.failure.error;
       if (queue.length > 0 && (this.options.mayHandOut?.() ?? true)) {
         const item = queue.shift();
+        this.growth?.shrank(--this.buffered);
         return { done: false, value: this.options.onHandOut ? this.options.onHandOut(item) : item };
       }
       if (queue.length === 0 && (this.completed || this.closed)) return DONE;
@@ -101,6 +116,8 @@ export class ObservableFeed {
     };
     return {
       nextNow,
+      share: () => this.share(queue),
+      drained: () => queue.length === 0 && (this.completed || this.closed) && !this.failure,
       next: async () => {
         for (;;) {
           const result = nextNow();
@@ -109,6 +126,22 @@ export class ObservableFeed {
         }
       },
     };
+  }
+
+  /**
+   * A shard's share of what waits in `queue`: in `shared` mode, what waited
+   * when the round of shares began, split evenly (a burst of 16 items gives
+   * 8 to each of 2 shards); a new round begins once every shard had its
+   * share or the queue ran empty.
+   */
+  private share(queue: Queue<unknown>): number {
+    if (this.options.mode !== 'shared') return Infinity;
+    if (queue.length === 0 || this.sharesLeft === 0) {
+      this.roundShare = Math.max(1, Math.ceil(queue.length / this.numShards));
+      this.sharesLeft = this.numShards;
+    }
+    this.sharesLeft--;
+    return this.roundShare;
   }
 
   close(): void {
@@ -146,6 +179,7 @@ export class ObservableFeed {
       return;
     }
     queue.push(item);
+    this.growth?.grew(++this.buffered);
     this.wake();
   }
 }

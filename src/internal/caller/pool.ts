@@ -9,7 +9,9 @@
  *   (those of the same run first avoided). A shared thread serves its shards'
  *   requests in turn, each on its own port, so nothing waits for another run.
  * - Giving a slot back asks the thread to close the shard (`close`/`closed`
- *   on the shard's port). A thread that does not answer within
+ *   on the shard's port). A port whose shard answered stays with its thread
+ *   as a spare, for the next shard placed there: a warm run makes no new
+ *   channel. A thread that does not answer within
  *   {@link RELEASE_GRACE_MS} ({@link START_GRACE_MS} while it starts: until
  *   its handshake or a first answer on one of its shards) (a
  *   busy loop, a long synchronous item) is
@@ -93,6 +95,8 @@ export function defaultPoolConfig(): PoolConfig {
 class PoolThread {
   /** The shards this thread serves (a released one stays until the thread answers). */
   readonly slots = new Set<Slot>();
+  /** Ports to this thread whose shard has closed, ready for the next one (unref-ed). */
+  readonly spares: MessagePort[] = [];
   /** Slots whose consumer waits on them. */
   held = 0;
   idleTimer: NodeJS.Timeout | undefined;
@@ -120,6 +124,8 @@ class Slot {
   private exitListeners: ExitListener[] = [];
   private death: { readonly code: number | undefined; readonly error: unknown } | undefined;
   private releasing: Promise<void> | undefined;
+  /** Set once released: a late message of the run's channel must not reach a reused port. */
+  private done = false;
   /** Told when the thread answers the shard's `close`, or dies. */
   private onClosed: (() => void) | undefined;
   readonly handle: ShardThread;
@@ -131,7 +137,14 @@ class Slot {
     readonly run: object,
   ) {
     this.handle = {
-      port,
+      port: {
+        postMessage: (message) => {
+          if (!this.done) port.postMessage(message);
+        },
+        on: (event, listener) => port.on(event, listener),
+        once: (event, listener) => port.once(event, listener),
+        close: () => port.close(),
+      },
       onExit: (listener) => {
         if (this.death) listener(this.death.code, this.death.error);
         else if (!this.releasing) this.exitListeners.push(listener);
@@ -167,6 +180,7 @@ class Slot {
     this.exitListeners = [];
     this.hold(false);
     if (this.death || this.thread.dead) {
+      this.done = true;
       this.port.close();
       return;
     }
@@ -174,11 +188,14 @@ class Slot {
     this.port.on('message', (message: FromShard) => {
       if (message.type === 'closed') this.onClosed?.();
     });
+    let sent = true;
     try {
       this.port.postMessage({ type: 'close' } satisfies ToShard);
     } catch {
+      sent = false;
       this.onClosed?.();
     }
+    this.done = true;
     let timer: NodeJS.Timeout | undefined;
     const inTime = await Promise.race([
       answered.then(() => true),
@@ -189,6 +206,14 @@ class Slot {
       }),
     ]);
     clearTimeout(timer);
+    if (inTime && sent && !this.death && !this.thread.dead) {
+      // The shard answered: nothing of its run is left on the port.
+      this.port.removeAllListeners();
+      this.port.unref();
+      this.thread.spares.push(this.port);
+      await this.pool.release(this, true);
+      return;
+    }
     if (inTime || this.thread.slots.size <= 1) {
       this.port.close();
       await this.pool.release(this, inTime);
@@ -245,20 +270,22 @@ export class ThreadPool {
    * object; without one the shard counts as a run of its own).
    */
   borrow(run: object = {}): ShardThread {
-    const { port1, port2 } = new MessageChannel();
     let thread = this.warmest();
+    let port: MessagePort;
     if (thread) {
       clearTimeout(thread.idleTimer);
-      thread.worker.attach(port2);
+      port = this.portTo(thread);
       log('thread %d reused', thread.id);
     } else if (this.threads.size < this.config.maxThreads) {
+      const { port1, port2 } = new MessageChannel();
       thread = this.spawn(port2);
+      port = port1;
     } else {
       thread = this.leastLoaded(run);
-      thread.worker.attach(port2);
+      port = this.portTo(thread);
       log('thread %d shared: %d shards', thread.id, thread.slots.size + 1);
     }
-    const slot = new Slot(this, thread, port1, run);
+    const slot = new Slot(this, thread, port, run);
     thread.slots.add(slot);
     return slot.handle;
   }
@@ -281,6 +308,15 @@ export class ThreadPool {
       return;
     }
     if (thread.slots.size === 0) await this.idle(thread);
+  }
+
+  /** A spare port to `thread`, or a new channel whose other end is handed to it. */
+  private portTo(thread: PoolThread): MessagePort {
+    const spare = thread.spares.pop();
+    if (spare) return spare;
+    const { port1, port2 } = new MessageChannel();
+    thread.worker.attach(port2);
+    return port1;
   }
 
   /** The idle thread that became idle last (the others may then time out). */
@@ -336,6 +372,7 @@ export class ThreadPool {
   private async retire(thread: PoolThread, why: string): Promise<void> {
     if (!this.threads.delete(thread)) return;
     clearTimeout(thread.idleTimer);
+    for (const spare of thread.spares.splice(0)) spare.close();
     log('thread %d retired (%s)', thread.id, why);
     await thread.worker.terminate();
   }
@@ -343,6 +380,7 @@ export class ThreadPool {
   private died(thread: PoolThread, code: number | undefined, error: unknown): void {
     thread.dead = true;
     clearTimeout(thread.idleTimer);
+    for (const spare of thread.spares.splice(0)) spare.close();
     const wasPooled = this.threads.delete(thread);
     const slots = [...thread.slots];
     thread.slots.clear();

@@ -13,6 +13,7 @@ import {
   deserializeError,
   serializeError,
   type FromShard,
+  type ShardPlan,
   type ShardPort,
   type ToShard,
 } from '../wire/protocol';
@@ -35,6 +36,14 @@ export interface ReadOptions {
    * computes before it would have to wait.
    */
   readonly maxBatch?: number;
+  /**
+   * Items the reader will take from this shard whatever they are (the
+   * shard's share of a `ParallelIterator.take(n)`): asked for at once, in
+   * requests of up to {@link MAX_BATCH}. Past its share the shard is asked
+   * for one item only when the reader waits on it (another shard ended
+   * before its share).
+   */
+  readonly quota?: number;
 }
 
 /** The largest batch one request asks for with `batchMs` > 0. */
@@ -77,6 +86,11 @@ export class ShardChannel {
   /** Requests sent (or waiting to be sent) and not yet answered. */
   private outstanding = 0;
   private unsent = 0;
+  /** Items of the quota not yet arrived (see {@link ReadOptions.quota}). */
+  private quota: number;
+  private readonly hasQuota: boolean;
+  /** The size of the quota request to send, 0 when none. */
+  private unsentQuota = 0;
   private held = false;
   /** What the thread was last told: undefined before the first time. */
   private holding: boolean | undefined;
@@ -106,6 +120,8 @@ export class ShardChannel {
       ...(setup.host === undefined ? {} : { host: setup.host }),
     };
     this.perRequest = requestSize(options);
+    this.quota = options.quota ?? 0;
+    this.hasQuota = options.quota !== undefined;
   }
 
   /** Whether requests are outstanding: the shard works towards an answer. */
@@ -119,6 +135,21 @@ export class ShardChannel {
    * the first pull and misses nothing while the worker starts.
    */
   topUp(): void {
+    if (this.hasQuota) {
+      if (
+        this.quota > 0 &&
+        this.outstanding === 0 &&
+        !this.closed &&
+        !this.ended &&
+        !this.failure
+      ) {
+        this.warm();
+        this.outstanding++;
+        this.unsentQuota = Math.min(this.quota, MAX_BATCH);
+        this.flush();
+      }
+      return;
+    }
     if (this.outstanding + this.chunks.length >= this.options.numAsync && this.starting) return;
     if (this.closed || this.ended || this.failure) return;
     this.warm();
@@ -157,7 +188,15 @@ export class ShardChannel {
       return value;
     }
     if (this.failure) throw this.failure;
-    return this.ended ? END : WAIT;
+    if (this.ended) return END;
+    if (this.hasQuota && this.outstanding === 0) {
+      // Past its share, and the reader waits on it: one more item.
+      this.warm();
+      this.outstanding++;
+      this.unsent++;
+      this.flush();
+    }
+    return WAIT;
   }
 
   /**
@@ -234,7 +273,7 @@ export class ShardChannel {
       await thread.terminate();
       return;
     }
-    this.port = thread.port;
+    const port = thread.port;
     thread.onExit((code, error) =>
       this.fail(
         code === undefined
@@ -245,11 +284,11 @@ export class ShardChannel {
         error ?? new Error(`Worker exited with code ${code}`),
       ),
     );
-    this.port.on('message', (message: FromShard) => this.receive(message));
+    port.on('message', (message: FromShard) => this.receive(message));
     // A port closed by the other side (the shard's code, or an actor that
     // ended its side) would leave every request unanswered. A dying worker
     // closes its port too: its exit, reported just after, names the reason.
-    this.port.once?.('close', () => {
+    port.once?.('close', () => {
       if (this.ended || this.closed || this.failure) return;
       this.portClosed = setTimeout(
         () =>
@@ -260,8 +299,16 @@ export class ShardChannel {
         PORT_CLOSE_GRACE_MS,
       );
     });
+    // A reader starts a run and asks for its first items in the same turn:
+    // wait for that request, so that it travels with the plan. Until the
+    // plan is sent, requests wait (`flush` needs `this.port`).
+    await Promise.resolve();
+    if (this.closed) return;
+    this.port = port;
     try {
-      this.send({ type: 'init', plan: this.setup.plan });
+      const first = this.firstRequest();
+      const feed = first.first ? this.readyFeed(this.setup.plan) : undefined;
+      this.send({ type: 'init', plan: this.setup.plan, ...first, ...(feed ? { feed } : {}) });
     } catch (error) {
       this.fail(
         "its source or its functions' context cannot be sent to a worker (use plain data, or a function source that builds the data in the worker)",
@@ -272,12 +319,58 @@ export class ShardChannel {
     this.flush();
   }
 
+  /** The first request, sent with the plan when one is due already. */
+  private firstRequest(): { first?: { n: number; batchMs: number } } {
+    if (this.unsentQuota > 0) {
+      const n = this.unsentQuota;
+      this.unsentQuota = 0;
+      return { first: { n, batchMs: 0 } };
+    }
+    if (this.unsent > 0) {
+      this.unsent--;
+      return { first: { n: this.perRequest, batchMs: this.options.batchMs } };
+    }
+    return {};
+  }
+
+  /**
+   * The items a shared feed has ready for this shard now (its share of a
+   * pull), sent with the plan so that the shard does not have to ask first.
+   */
+  private readyFeed(plan: ShardPlan): { items: unknown[]; done: boolean } | undefined {
+    const feeder = this.feeder;
+    if (!feeder?.share || !feeder.nextNow || plan.source.kind !== 'feed') return undefined;
+    const limit = Math.min(plan.source.batch ?? 1, feeder.share());
+    const items: unknown[] = [];
+    let done = false;
+    try {
+      while (items.length < limit) {
+        const now = feeder.nextNow();
+        if (!now) break;
+        if (now.done) {
+          done = true;
+          break;
+        }
+        items.push(now.value);
+      }
+      if (!done && feeder.drained?.()) done = true;
+    } catch {
+      // The feed failed: the shard's first pull gets the error.
+    }
+    return items.length > 0 || done ? { items, done } : undefined;
+  }
+
   private send(message: ToShard): void {
     this.port?.postMessage(message);
   }
 
   private flush(): void {
     if (!this.port || this.closed) return;
+    if (this.unsentQuota > 0) {
+      // Answered with what the shard computes before it would have to wait.
+      this.send({ type: 'request', n: this.unsentQuota, batchMs: 0 });
+      this.unsentQuota = 0;
+    }
     for (; this.unsent > 0; this.unsent--) {
       this.send({ type: 'request', n: this.perRequest, batchMs: this.options.batchMs });
     }
@@ -305,6 +398,7 @@ export class ShardChannel {
     switch (message.type) {
       case 'items': {
         this.outstanding--;
+        this.quota = Math.max(0, this.quota - message.items.length);
         this.chunks.push({ items: message.items, next: 0 });
         this.updateRef();
         this.onEvent(message.items.length);
@@ -337,11 +431,12 @@ export class ShardChannel {
     let done = !feeder;
     try {
       if (feeder) {
+        const limit = Math.min(n, feeder.share?.() ?? n);
         const next = feeder.next();
         const first = isPromiseLike(next) ? await next : next;
         if (first.done) done = true;
         else items.push(first.value);
-        while (!done && items.length < n && feeder.nextNow) {
+        while (!done && items.length < limit && feeder.nextNow) {
           const now = feeder.nextNow();
           if (now === undefined) break;
           if (now.done) done = true;

@@ -53,6 +53,11 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** The run's name in diagnostics. */
   readonly label?: string;
+  /**
+   * The reader takes this many items in round robin (`ParallelIterator.take`):
+   * each shard is asked for its share at once (see `ReadOptions.quota`).
+   */
+  readonly take?: number;
 }
 
 export class ShardRun implements RunScope {
@@ -82,11 +87,14 @@ export class ShardRun implements RunScope {
   ) {
     runOptions.signal?.throwIfAborted();
     runOptions.signal?.addEventListener('abort', this.onAbort, { once: true });
+    const take = runOptions.take ?? 0;
+    const share = (index: number): number =>
+      index < take ? Math.ceil((take - index) / shards.length) : 0;
     this.channels = attachTogether(shards).map(
       (setup, index) =>
         new ShardChannel(
           setup,
-          options,
+          take > 0 ? { ...options, quota: share(index) } : options,
           (outcomes) => {
             this.arrivals.push(index, outcomes);
             this.wake();

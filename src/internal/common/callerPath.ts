@@ -44,12 +44,12 @@ function frameFile(name: string | null | undefined): string | undefined {
 
 const isOwn = (file: string): boolean => OWN_DIRS.some((dir) => file.startsWith(dir));
 
-/** The frames of the current stack below `below`, as V8's call sites. */
-function callSites(below: (...args: never[]) => unknown): NodeJS.CallSite[] {
+/** The frames of the current stack below `below`, at most `depth`, as V8's call sites. */
+function callSites(below: (...args: never[]) => unknown, depth = 64): NodeJS.CallSite[] {
   const limit = Error.stackTraceLimit;
   const prepare = Error.prepareStackTrace;
   try {
-    Error.stackTraceLimit = 64;
+    Error.stackTraceLimit = depth;
     Error.prepareStackTrace = (_error, sites) => sites;
     const holder: { stack?: unknown } = {};
     Error.captureStackTrace(holder, below);
@@ -105,32 +105,25 @@ function mappedPosition(site: NodeJS.CallSite): { line: number; column: number }
  * frames as stack lines, source mapped as the process maps its own stacks,
  * for an error raised later, asynchronously, on behalf of this call.
  *
- * The stack is formatted here: an unformatted stack keeps the receivers of
- * its frames alive (a `LocalIterator` whose first pull started a run), and a
- * run kept alive that way could never be stopped by garbage collection.
+ * Only the first 8 user frames are formatted, and at once: a call site kept
+ * for later keeps the receiver of its frame alive (a `LocalIterator` whose
+ * first pull started a run), and a run kept alive that way could never be
+ * stopped by garbage collection. Formatting the few user frames, rather than
+ * the whole stack, keeps this cheap enough for every run.
  */
 export function recordCallers(): () => string {
-  const limit = Error.stackTraceLimit;
-  const holder: { stack?: string } = {};
-  let stack: string;
+  const sites = userSites(callSites(recordCallers, 32)).slice(0, 8);
+  let lines: string[];
+  const format = Error.prepareStackTrace;
   try {
-    Error.stackTraceLimit = 64;
-    Error.captureStackTrace(holder, recordCallers);
-    stack = String(holder.stack ?? '');
-  } finally {
-    Error.stackTraceLimit = limit;
+    lines = format
+      ? String(format(new Error(), sites)).split('\n').slice(1)
+      : sites.map((site) => `    at ${String(site)}`);
+  } catch {
+    lines = sites.map((site) => `    at ${String(site)}`);
   }
-  let printed: string | undefined;
-  return () =>
-    (printed ??= stack
-      .split('\n')
-      .filter((line) => {
-        const at = /^\s+at (?:.*\()?(.+?):\d+:\d+\)?$/.exec(line);
-        const file = at ? frameFile(at[1]) : undefined;
-        return file !== undefined && !isOwn(file);
-      })
-      .slice(0, 8)
-      .join('\n'));
+  const printed = lines.join('\n');
+  return () => printed;
 }
 
 /**

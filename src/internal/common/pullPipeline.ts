@@ -25,6 +25,14 @@ export interface Puller<T> {
    * with no result object per item. Returns true when the source has ended.
    */
   fill?(out: T[], max: number): boolean;
+  /**
+   * For a feed that several shards take from: how many of the items ready
+   * now one shard should take in one go, leaving the rest to the others.
+   * A feed that has it may also hand its ready items out with a shard's plan.
+   */
+  share?(): number;
+  /** Whether the source has nothing left and never will (without taking anything). */
+  drained?(): boolean;
   return?(): unknown;
 }
 

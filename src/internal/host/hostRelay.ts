@@ -137,6 +137,13 @@ export function relayShard(
       request = message;
       credit++;
       drain();
+    } else if (message.type === 'init' && message.first) {
+      // Relayed as a plan, then a request on the consumer's credit.
+      const { first, ...init } = message;
+      thread.port.postMessage(init);
+      request = { type: 'request', ...first };
+      credit++;
+      drain();
     } else {
       thread.port.postMessage(message);
     }

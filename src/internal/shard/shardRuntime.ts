@@ -136,18 +136,20 @@ function watchUncaught(): void {
   process.on('unhandledRejection', failAll);
 }
 
-/**
- * Runs one shard on `port`, until the calling thread asks it to `close`,
- * closes the port or terminates the worker. A worker runs any number of
- * shards this way, one after the other or side by side, each on its own port. `actorSource` is the source of a custom actor's
- * worker: it outlives the run, so closing the run does not end it.
- * `onInit` is called when the shard's plan has arrived, before any item is
- * computed.
- */
-export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?: () => void): void {
+/** One run of a shard on a port: its pipeline, its feed, and how it fails. */
+interface Session {
+  handle(message: Exclude<ToShard, { type: 'close' }>): void;
+  /** Ends the run: what it holds goes with it, the thread stays for other shards. */
+  close(): void;
+}
+
+function openSession(
+  send: (message: FromShard) => void,
+  actorSource: Puller<unknown> | undefined,
+  onInit: (() => void) | undefined,
+): Session {
   let feedSource: FeedSource | undefined;
   let failed = false;
-  const send = (message: FromShard): void => port.postMessage(message);
   const fail = (error: unknown, hint = hintFor(error)): void => {
     if (failed) return;
     failed = true;
@@ -168,6 +170,7 @@ export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?:
       fail(error);
       return;
     }
+    if (failed) return; // closed while computing: the port may serve another run now
     if (pulled.done) {
       send({ type: 'end' });
       return;
@@ -183,50 +186,84 @@ export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?:
     }
   };
 
-  // Ends the shard: what it holds goes with it, the thread stays for other shards.
-  let open = true;
-  const close = (): void => {
-    if (!open) return;
-    open = false;
-    failed = true;
-    running.delete(fail);
-    feedSource = undefined;
-    pipeline?.then(
-      (p) => p.close(),
-      () => undefined,
-    );
-    pipeline = undefined;
-  };
-  port.on('close', close);
-  port.on('message', (message: ToShard) => {
-    switch (message.type) {
-      case 'init': {
-        onInit?.();
-        const { plan } = message;
-        const batch = plan.source.kind === 'feed' ? (plan.source.batch ?? 1) : 1;
-        const feed = (): Puller<unknown> => (feedSource = new FeedSource(send, batch));
-        // An actor's source is shared by its runs: a run that ends leaves it open.
-        const actor = (): Puller<unknown> => {
-          if (!actorSource)
-            throw new Error('This worker is not an actor: it has no source of its own');
-          return { next: () => actorSource.next() };
-        };
-        pipeline = build(plan, feed, actor);
-        pipeline.catch((error: unknown) => fail(error));
-        return;
+  return {
+    handle: (message) => {
+      switch (message.type) {
+        case 'init': {
+          onInit?.();
+          const { plan } = message;
+          const batch = plan.source.kind === 'feed' ? (plan.source.batch ?? 1) : 1;
+          const { feed: ready } = message;
+          const feed = (): Puller<unknown> => {
+            feedSource = new FeedSource(send, batch);
+            if (ready) feedSource.feed({ type: 'feed', ...ready });
+            return feedSource;
+          };
+          // An actor's source is shared by its runs: a run that ends leaves it open.
+          const actor = (): Puller<unknown> => {
+            if (!actorSource)
+              throw new Error('This worker is not an actor: it has no source of its own');
+            return { next: () => actorSource.next() };
+          };
+          pipeline = build(plan, feed, actor);
+          pipeline.catch((error: unknown) => fail(error));
+          const { first } = message;
+          if (first) queue = queue.then(() => serve(first.n, first.batchMs));
+          return;
+        }
+        case 'request':
+          queue = queue.then(() => serve(message.n, message.batchMs));
+          return;
+        case 'feed':
+        case 'feedError':
+          feedSource?.feed(message);
+          return;
       }
-      case 'request':
-        queue = queue.then(() => serve(message.n, message.batchMs));
-        return;
-      case 'feed':
-      case 'feedError':
-        feedSource?.feed(message);
-        return;
-      case 'close':
-        close();
-        send({ type: 'closed' });
-        return;
+    },
+    close: () => {
+      failed = true;
+      running.delete(fail);
+      feedSource = undefined;
+      pipeline?.then(
+        (p) => p.close(),
+        () => undefined,
+      );
+      pipeline = undefined;
+    },
+  };
+}
+
+/**
+ * Serves shards on `port`, one run after the other, until the calling thread
+ * closes the port or terminates the worker. Each run starts with `init` and
+ * ends with `close`, answered by `closed`: the calling thread may then use
+ * the same port for the next run on this thread, so a warm run costs no new
+ * channel. A worker serves any number of ports side by side.
+ * `actorSource` is the source of a custom actor's worker: it outlives the
+ * run, so closing the run does not end it. `onInit` is called when the first
+ * run's plan has arrived, before any item is computed.
+ */
+export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?: () => void): void {
+  const send = (message: FromShard): void => port.postMessage(message);
+  let session: Session | undefined;
+  let first = true;
+  port.on('close', () => {
+    session?.close();
+    session = undefined;
+  });
+  port.on('message', (message: ToShard) => {
+    if (message.type === 'close') {
+      session?.close();
+      session = undefined;
+      send({ type: 'closed' });
+      return;
     }
+    if (message.type === 'init') {
+      session?.close();
+      session = openSession(send, actorSource, first ? onInit : undefined);
+      first = false;
+    }
+    session?.handle(message);
   });
 }
 

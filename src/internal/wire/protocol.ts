@@ -160,8 +160,17 @@ export const EAGER_MS = 2;
 
 /** Calling thread → worker. */
 export type ToShard =
-  /** Sent once, first. */
-  | { readonly type: 'init'; readonly plan: ShardPlan }
+  /**
+   * Sent first in each run. `first` is the run's first `request`, when it
+   * is known at once (one message wakes the thread instead of two).
+   */
+  | {
+      readonly type: 'init';
+      readonly plan: ShardPlan;
+      readonly first?: { readonly n: number; readonly batchMs: number };
+      /** For a `feed` source: items ready at the start, as a `feed` answer would bring them. */
+      readonly feed?: { readonly items: readonly unknown[]; readonly done: boolean };
+    }
   /**
    * Deliver up to `n` items. With `batchMs` > 0 the worker keeps computing
    * until `n` items or `batchMs` have passed with at least one item.

@@ -10,7 +10,13 @@ import { pathToFileURL } from 'node:url';
 import { ArgumentTypeError } from '../../errors';
 import { callerSite, resolveModule, type CallSiteInfo } from '../common/callerPath';
 import { compilerScope, isCompilerName } from './compilerScope';
-import { functionExpression, locateSource, scanTokens, sourceText } from './functionSource';
+import {
+  functionExpression,
+  locateSource,
+  scanTokens,
+  sourceText,
+  type SourceTokens,
+} from './functionSource';
 import type { ShippedFn, ShippedMethod, ShippedOrigin } from './protocol';
 import { TYPESCRIPT_FILE, prepareTypeScript } from '../common/typeScript';
 import { describeValue } from '../common/validate';
@@ -104,8 +110,7 @@ export function shipFunction(name: string, fn: unknown, context?: unknown): Ship
       return { kind: 'module', specifier, exportName, ...(from === undefined ? {} : { from }) };
     }
     const factory = marked[STATEFUL];
-    const site = callerSite();
-    const shipped = shippedSource(name, factory ?? (fn as (...args: never[]) => unknown), site);
+    const shipped = knownSource(name, factory ?? (fn as (...args: never[]) => unknown));
     return { kind: 'source', ...shipped, context: ctx, stateful: factory !== undefined };
   }
   if (
@@ -177,6 +182,22 @@ function prototypeMethods(
   return methods;
 }
 
+/**
+ * Functions shipped before, with their text and where it was written: a
+ * function object is written in one place, so a service that ships the same
+ * function per request finds it again without reading its stack and text.
+ */
+const shippedBefore = new WeakMap<object, ShippedMethod>();
+
+/** {@link shippedSource} of `fn` from the caller's site, once per function found in a file. */
+function knownSource(name: string, fn: (...args: never[]) => unknown): ShippedMethod {
+  const known = shippedBefore.get(fn);
+  if (known) return known;
+  const shipped = shippedSource(name, fn, callerSite());
+  if (shipped.origin) shippedBefore.set(fn, shipped);
+  return shipped;
+}
+
 /** The expression text of `fn` and where it was written. */
 function shippedSource(
   name: string,
@@ -206,9 +227,28 @@ function shippedSource(
   );
 }
 
+/**
+ * A small cache of what a thread derives from shipped functions' text, which
+ * a pooled thread sees again run after run: the oldest entry goes first.
+ */
+function remembered<V>(cache: Map<string, V>, key: string, make: () => V): V {
+  let value = cache.get(key);
+  if (value === undefined) {
+    value = make();
+    if (cache.size >= 256) cache.delete(cache.keys().next().value as string);
+    cache.set(key, value);
+  }
+  return value;
+}
+
+const requires = new Map<string, NodeJS.Require>();
+const scans = new Map<string, SourceTokens>();
+const compiled = new Map<string, (...args: unknown[]) => unknown>();
+
 /** `require` as the file `from` has it (the working directory's when undefined). */
 function requireFrom(from: string | undefined): NodeJS.Require {
-  return createRequire(from ?? path.join(process.cwd(), 'index.js'));
+  const file = from ?? path.join(process.cwd(), 'index.js');
+  return remembered(requires, file, () => createRequire(file));
 }
 
 /** Loads a module in this thread: `require` first, `import()` for ES modules. */
@@ -274,7 +314,7 @@ function evaluate(
   context: Readonly<Record<string, unknown>>,
   origin: ShippedOrigin | undefined,
 ): unknown {
-  const tokens = scanTokens(source);
+  const tokens = remembered(scans, source, () => scanTokens(source));
   const free = [...tokens.names].filter((name) => !(name in context));
   const scope: Record<string, unknown> = compilerScope(free);
   if (origin && free.includes('__filename')) scope.__filename = origin.file;
@@ -293,11 +333,13 @@ function evaluate(
     line >= 4 ? `${'\n'.repeat(line - 4)}return (\n${indent}${text}\n);` : `return (${text}\n);`;
   const sourceUrl = origin ? `\n//# sourceURL=${origin.file}` : '';
   const requireFn = (context.require as unknown) ?? requireFrom(origin?.file);
-  return new Function(...names, 'require', IMPORT, body + sourceUrl)(
-    ...names.map((name) => scope[name]),
-    requireFn,
-    importFrom(origin?.file),
+  const script = body + sourceUrl;
+  const factory = remembered(
+    compiled,
+    `${names.join(',')}\n${script}`,
+    () => new Function(...names, 'require', IMPORT, script) as (...args: unknown[]) => unknown,
   );
+  return factory(...names.map((name) => scope[name]), requireFn, importFrom(origin?.file));
 }
 
 /** Rebuilds a shipped function in this thread: one fresh instance per call. */
