@@ -1,17 +1,11 @@
 import type * as grpc from '@grpc/grpc-js';
 import { randomUUID } from 'node:crypto';
 import * as path from 'node:path';
-import { ArgumentTypeError } from './errors';
 import { configurePool, type PoolOptions } from './pool';
+import { hostCredentials } from './internal/host/hostCredentials';
 import { relayShard } from './internal/host/hostRelay';
 import { serializeError, type FromShard } from './internal/wire/protocol';
-import {
-  isLoopback,
-  knownKeys,
-  maxMessageBytes,
-  parseAddress,
-  pem,
-} from './internal/common/remoteOptions';
+import { knownKeys, maxMessageBytes, parseAddress } from './internal/common/remoteOptions';
 import type { ActorThread, ShardThread } from './internal/caller/place';
 import { spawnActorModule, startShardThread } from './internal/caller/threadHost';
 import { nonNegativeInteger } from './internal/common/validate';
@@ -69,40 +63,6 @@ export interface Host {
   close(): Promise<void>;
   /** Same as {@link Host.close}, for `await using`. */
   [Symbol.asyncDispose](): Promise<void>;
-}
-
-/**
- * Where a host's shard threads come from: the one place the host's pool
- * options are applied.
- */
-function credentials(options: HostOptions, host: string): grpc.ServerCredentials {
-  const { tls, insecure = false } = options;
-  const grpc = loadGrpc();
-  if (tls) {
-    knownKeys(tls, ['cert', 'key', 'clientCa'], 'tls');
-    return grpc.ServerCredentials.createSsl(
-      Buffer.from(pem('tls.clientCa', tls.clientCa)),
-      [
-        {
-          cert_chain: Buffer.from(pem('tls.cert', tls.cert)),
-          private_key: Buffer.from(pem('tls.key', tls.key)),
-        },
-      ],
-      true,
-    );
-  }
-  if (!isLoopback(host)) {
-    if (!insecure) {
-      throw new ArgumentTypeError(
-        `Expected \`tls\` (mutual TLS: cert, key, clientCa) to listen on ${options.listen}, a non-loopback address, got none: a host runs whatever code it is sent. Give --tls-cert, --tls-key and --client-ca, listen on 127.0.0.1, or pass --insecure (\`insecure: true\`) on a network you trust`,
-      );
-    }
-    process.emitWarning(
-      `pariter-host listens on ${options.listen} without TLS (--insecure): anyone who can reach it can run code on this machine`,
-      { code: 'PARITER_INSECURE_HOST' },
-    );
-  }
-  return grpc.ServerCredentials.createInsecure();
 }
 
 /**
@@ -237,7 +197,7 @@ export async function startHost(options: HostOptions): Promise<Host> {
     actor,
   });
   const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync(options.listen, credentials(options, host), (error, bound) =>
+    server.bindAsync(options.listen, hostCredentials(options, host), (error, bound) =>
       error ? reject(error) : resolve(bound),
     ),
   );

@@ -68,6 +68,8 @@ export class ObservableFeed {
   /** The share of the current round, and how many shards may still take it (see `share`). */
   private roundShare = 1;
   private sharesLeft = 0;
+  /** Shards that took their items with their plan (see `preload`). */
+  private preloaded = 0;
   private buffered = 0;
   private readonly growth: GrowthWatch | undefined;
   private closed = false;
@@ -117,7 +119,27 @@ export class ObservableFeed {
     return {
       nextNow,
       share: () => this.share(queue),
-      drained: () => queue.length === 0 && (this.completed || this.closed) && !this.failure,
+      preload: (max) => {
+        const limit = Math.min(max, this.share(queue));
+        const items: unknown[] = [];
+        let done = false;
+        while (items.length < limit) {
+          const result = nextNow();
+          if (!result) break;
+          if (result.done) {
+            done = true;
+            break;
+          }
+          items.push(result.value);
+        }
+        this.preloaded++;
+        if (!done && (this.completed || this.closed) && !this.failure) {
+          // The source has ended: what is left goes to the shards not started yet.
+          const others = this.options.mode === 'shared' ? this.numShards - this.preloaded : 0;
+          done = queue.length <= Math.max(0, others) * this.roundShare;
+        }
+        return items.length > 0 || done ? { items, done } : undefined;
+      },
       next: async () => {
         for (;;) {
           const result = nextNow();

@@ -33,8 +33,10 @@ export interface ShardThread {
    * Ends the shard: gives its pooled thread back (the thread closes the
    * shard's pipeline and is kept for other runs), or for an actor closes the
    * data port and leaves the actor running. Resolves when that is done.
+   * `idle`: no request of the shard is pending, so a pooled thread may take
+   * its next shard at once (its `close` is already on the way).
    */
-  terminate(): Promise<void>;
+  terminate(idle?: boolean): Promise<void>;
 }
 
 /**

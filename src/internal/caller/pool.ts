@@ -118,6 +118,9 @@ class PoolThread {
   ) {}
 }
 
+/** Numbers the `close` messages, so that each is told apart from an earlier one on its port. */
+let closes = 0;
+
 /** One shard's place on a pooled thread. */
 class Slot {
   private held = false;
@@ -150,7 +153,7 @@ class Slot {
         else if (!this.releasing) this.exitListeners.push(listener);
       },
       hold: (held) => this.hold(held),
-      terminate: () => (this.releasing ??= this.release()),
+      terminate: (idle) => (this.releasing ??= idle ? this.releaseIdle() : this.release()),
     };
     if (!thread.answered) {
       port.once('message', () => (thread.answered = true));
@@ -176,6 +179,28 @@ class Slot {
     this.pool.holdThread(this.thread, held ? 1 : -1);
   }
 
+  /**
+   * Gives back the slot of a shard with no request pending: its `close` goes
+   * first on the port, and the port, with its thread, serves the next shard
+   * at once (the thread answers `closed` before anything of the next run,
+   * and a channel ignores `closed`).
+   */
+  private async releaseIdle(): Promise<void> {
+    if (this.death || this.thread.dead) return this.release();
+    try {
+      this.port.postMessage({ type: 'close', id: ++closes } satisfies ToShard);
+    } catch {
+      return this.release();
+    }
+    this.exitListeners = [];
+    this.hold(false);
+    this.done = true;
+    this.port.removeAllListeners();
+    this.port.unref();
+    this.thread.spares.push(this.port);
+    await this.pool.release(this, true);
+  }
+
   private async release(): Promise<void> {
     this.exitListeners = [];
     this.hold(false);
@@ -185,12 +210,13 @@ class Slot {
       return;
     }
     const answered = new Promise<void>((resolve) => (this.onClosed = resolve));
+    const id = ++closes;
     this.port.on('message', (message: FromShard) => {
-      if (message.type === 'closed') this.onClosed?.();
+      if (message.type === 'closed' && message.id === id) this.onClosed?.();
     });
     let sent = true;
     try {
-      this.port.postMessage({ type: 'close' } satisfies ToShard);
+      this.port.postMessage({ type: 'close', id } satisfies ToShard);
     } catch {
       sent = false;
       this.onClosed?.();

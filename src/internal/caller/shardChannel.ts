@@ -213,7 +213,9 @@ export class ShardChannel {
     this.closeFeeder();
     this.onEvent(1);
     await this.starting;
-    await this.thread?.terminate();
+    // With nothing pending (a shard read to its end, or read strictly), its
+    // thread is free as soon as the shard is told to close.
+    await this.thread?.terminate(this.outstanding === 0 && this.unsent === 0);
   }
 
   /** Closes a calling-thread source (a generator's `finally` runs); its own failure to close is of no interest. */
@@ -306,9 +308,14 @@ export class ShardChannel {
     if (this.closed) return;
     this.port = port;
     try {
-      const first = this.firstRequest();
-      const feed = first.first ? this.readyFeed(this.setup.plan) : undefined;
-      this.send({ type: 'init', plan: this.setup.plan, ...first, ...(feed ? { feed } : {}) });
+      const requests = this.firstRequests();
+      const feed = requests.length > 0 ? this.readyFeed(this.setup.plan) : undefined;
+      this.send({
+        type: 'init',
+        plan: this.setup.plan,
+        ...(requests.length > 0 ? { requests } : {}),
+        ...(feed ? { feed } : {}),
+      });
     } catch (error) {
       this.fail(
         "its source or its functions' context cannot be sent to a worker (use plain data, or a function source that builds the data in the worker)",
@@ -319,18 +326,17 @@ export class ShardChannel {
     this.flush();
   }
 
-  /** The first request, sent with the plan when one is due already. */
-  private firstRequest(): { first?: { n: number; batchMs: number } } {
+  /** The requests due already, sent with the plan. */
+  private firstRequests(): Array<{ n: number; batchMs: number }> {
+    const requests: Array<{ n: number; batchMs: number }> = [];
     if (this.unsentQuota > 0) {
-      const n = this.unsentQuota;
+      requests.push({ n: this.unsentQuota, batchMs: 0 });
       this.unsentQuota = 0;
-      return { first: { n, batchMs: 0 } };
     }
-    if (this.unsent > 0) {
-      this.unsent--;
-      return { first: { n: this.perRequest, batchMs: this.options.batchMs } };
+    for (; this.unsent > 0; this.unsent--) {
+      requests.push({ n: this.perRequest, batchMs: this.options.batchMs });
     }
-    return {};
+    return requests;
   }
 
   /**
@@ -339,25 +345,12 @@ export class ShardChannel {
    */
   private readyFeed(plan: ShardPlan): { items: unknown[]; done: boolean } | undefined {
     const feeder = this.feeder;
-    if (!feeder?.share || !feeder.nextNow || plan.source.kind !== 'feed') return undefined;
-    const limit = Math.min(plan.source.batch ?? 1, feeder.share());
-    const items: unknown[] = [];
-    let done = false;
+    if (!feeder?.preload || plan.source.kind !== 'feed') return undefined;
     try {
-      while (items.length < limit) {
-        const now = feeder.nextNow();
-        if (!now) break;
-        if (now.done) {
-          done = true;
-          break;
-        }
-        items.push(now.value);
-      }
-      if (!done && feeder.drained?.()) done = true;
+      return feeder.preload(plan.source.batch ?? 1);
     } catch {
-      // The feed failed: the shard's first pull gets the error.
+      return undefined; // the feed failed: the shard's first pull gets the error
     }
-    return items.length > 0 || done ? { items, done } : undefined;
   }
 
   private send(message: ToShard): void {

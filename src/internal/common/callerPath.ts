@@ -100,30 +100,153 @@ function mappedPosition(site: NodeJS.CallSite): { line: number; column: number }
   }
 }
 
+/** The answers of a V8 call site that a stack formatter asks for. */
+const SITE_FIELDS = [
+  'getTypeName',
+  'getFunctionName',
+  'getMethodName',
+  'getFileName',
+  'getLineNumber',
+  'getColumnNumber',
+  'getEvalOrigin',
+  'getScriptNameOrSourceURL',
+  'getScriptHash',
+  'getEnclosingLineNumber',
+  'getEnclosingColumnNumber',
+  'getPosition',
+  'getPromiseIndex',
+  'isToplevel',
+  'isEval',
+  'isNative',
+  'isConstructor',
+  'isAsync',
+  'isPromiseAll',
+] as const;
+
+/**
+ * A call site's answers, kept without its receiver and function (which would
+ * keep them alive). Its methods are on its prototype, like a V8 call site's,
+ * so that a stack formatter that copies a site's methods (source-map-support)
+ * reads it as one.
+ */
+class SiteSnapshot {
+  private readonly answers = new Map<string, unknown>();
+  private readonly text: string;
+
+  constructor(site: NodeJS.CallSite) {
+    this.text = String(site);
+    const source = site as unknown as Record<string, unknown>;
+    for (const field of SITE_FIELDS) {
+      try {
+        const method = source[field];
+        if (typeof method === 'function') this.answers.set(field, method.call(site));
+      } catch {
+        // Not known for this frame: the formatter gets undefined.
+      }
+    }
+  }
+
+  private answer(field: (typeof SITE_FIELDS)[number]): unknown {
+    return this.answers.get(field);
+  }
+
+  getThis(): undefined {
+    return undefined;
+  }
+  getFunction(): undefined {
+    return undefined;
+  }
+  getTypeName(): unknown {
+    return this.answer('getTypeName');
+  }
+  getFunctionName(): unknown {
+    return this.answer('getFunctionName');
+  }
+  getMethodName(): unknown {
+    return this.answer('getMethodName');
+  }
+  getFileName(): unknown {
+    return this.answer('getFileName');
+  }
+  getLineNumber(): unknown {
+    return this.answer('getLineNumber');
+  }
+  getColumnNumber(): unknown {
+    return this.answer('getColumnNumber');
+  }
+  getEvalOrigin(): unknown {
+    return this.answer('getEvalOrigin');
+  }
+  getScriptNameOrSourceURL(): unknown {
+    return this.answer('getScriptNameOrSourceURL');
+  }
+  getScriptHash(): unknown {
+    return this.answer('getScriptHash');
+  }
+  getEnclosingLineNumber(): unknown {
+    return this.answer('getEnclosingLineNumber');
+  }
+  getEnclosingColumnNumber(): unknown {
+    return this.answer('getEnclosingColumnNumber');
+  }
+  getPosition(): unknown {
+    return this.answer('getPosition');
+  }
+  getPromiseIndex(): unknown {
+    return this.answer('getPromiseIndex');
+  }
+  isToplevel(): unknown {
+    return this.answer('isToplevel');
+  }
+  isEval(): unknown {
+    return this.answer('isEval');
+  }
+  isNative(): unknown {
+    return this.answer('isNative');
+  }
+  isConstructor(): unknown {
+    return this.answer('isConstructor');
+  }
+  isAsync(): unknown {
+    return this.answer('isAsync');
+  }
+  isPromiseAll(): unknown {
+    return this.answer('isPromiseAll');
+  }
+  toString(): string {
+    return this.text;
+  }
+}
+
 /**
  * Records the current stack and returns a function that prints its user
- * frames as stack lines, source mapped as the process maps its own stacks,
- * for an error raised later, asynchronously, on behalf of this call.
+ * frames (at most 4) as stack lines, source mapped as the process maps its
+ * own stacks, for an error raised later, asynchronously, on behalf of this
+ * call.
  *
- * Only the first 8 user frames are formatted, and at once: a call site kept
- * for later keeps the receiver of its frame alive (a `LocalIterator` whose
- * first pull started a run), and a run kept alive that way could never be
- * stopped by garbage collection. Formatting the few user frames, rather than
- * the whole stack, keeps this cheap enough for every run.
+ * The frames are kept as snapshots of their answers and formatted only when
+ * asked: a V8 call site kept for later keeps the receiver of its frame alive
+ * (a `LocalIterator` whose first pull started a run), and a run kept alive
+ * that way could never be stopped by garbage collection. Recording is cheap
+ * enough for every run; formatting is paid only for an error.
  */
 export function recordCallers(): () => string {
-  const sites = userSites(callSites(recordCallers, 32)).slice(0, 8);
-  let lines: string[];
-  const format = Error.prepareStackTrace;
-  try {
-    lines = format
-      ? String(format(new Error(), sites)).split('\n').slice(1)
-      : sites.map((site) => `    at ${String(site)}`);
-  } catch {
-    lines = sites.map((site) => `    at ${String(site)}`);
-  }
-  const printed = lines.join('\n');
-  return () => printed;
+  const sites = userSites(callSites(recordCallers, 24))
+    .slice(0, 4)
+    .map((site) => new SiteSnapshot(site) as unknown as NodeJS.CallSite);
+  let printed: string | undefined;
+  return () => {
+    if (printed !== undefined) return printed;
+    const plain = (): string[] => sites.map((site) => `    at ${String(site)}`);
+    let lines: string[];
+    const format = Error.prepareStackTrace;
+    try {
+      lines = format ? String(format(new Error(), sites)).split('\n').slice(1) : plain();
+    } catch {
+      lines = plain();
+    }
+    return (printed = lines.join('\n'));
+  };
 }
 
 /**

@@ -28,11 +28,14 @@ export interface Puller<T> {
   /**
    * For a feed that several shards take from: how many of the items ready
    * now one shard should take in one go, leaving the rest to the others.
-   * A feed that has it may also hand its ready items out with a shard's plan.
    */
   share?(): number;
-  /** Whether the source has nothing left and never will (without taking anything). */
-  drained?(): boolean;
+  /**
+   * For a feed: the items ready for its shard now (at most `max`, its
+   * share), to send with the shard's plan, and whether the shard will get
+   * no more; undefined when nothing is ready.
+   */
+  preload?(max: number): { items: unknown[]; done: boolean } | undefined;
   return?(): unknown;
 }
 

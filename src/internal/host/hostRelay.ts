@@ -137,12 +137,14 @@ export function relayShard(
       request = message;
       credit++;
       drain();
-    } else if (message.type === 'init' && message.first) {
-      // Relayed as a plan, then a request on the consumer's credit.
-      const { first, ...init } = message;
+    } else if (message.type === 'init' && message.requests) {
+      // Relayed as a plan, then requests on the consumer's credit.
+      const { requests, ...init } = message;
       thread.port.postMessage(init);
-      request = { type: 'request', ...first };
-      credit++;
+      for (const first of requests) {
+        request = { type: 'request', ...first };
+        credit++;
+      }
       drain();
     } else {
       thread.port.postMessage(message);

@@ -144,12 +144,17 @@ interface Session {
 }
 
 function openSession(
-  send: (message: FromShard) => void,
+  post: (message: FromShard) => void,
   actorSource: Puller<unknown> | undefined,
   onInit: (() => void) | undefined,
 ): Session {
   let feedSource: FeedSource | undefined;
   let failed = false;
+  let closed = false;
+  // Once closed, nothing of this run may reach the port: it may serve the next run.
+  const send = (message: FromShard): void => {
+    if (!closed) post(message);
+  };
   const fail = (error: unknown, hint = hintFor(error)): void => {
     if (failed) return;
     failed = true;
@@ -207,8 +212,9 @@ function openSession(
           };
           pipeline = build(plan, feed, actor);
           pipeline.catch((error: unknown) => fail(error));
-          const { first } = message;
-          if (first) queue = queue.then(() => serve(first.n, first.batchMs));
+          for (const { n, batchMs } of message.requests ?? []) {
+            queue = queue.then(() => serve(n, batchMs));
+          }
           return;
         }
         case 'request':
@@ -221,6 +227,7 @@ function openSession(
       }
     },
     close: () => {
+      closed = true;
       failed = true;
       running.delete(fail);
       feedSource = undefined;
@@ -255,7 +262,7 @@ export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?:
     if (message.type === 'close') {
       session?.close();
       session = undefined;
-      send({ type: 'closed' });
+      send({ type: 'closed', id: message.id });
       return;
     }
     if (message.type === 'init') {

@@ -161,13 +161,14 @@ export const EAGER_MS = 2;
 /** Calling thread → worker. */
 export type ToShard =
   /**
-   * Sent first in each run. `first` is the run's first `request`, when it
-   * is known at once (one message wakes the thread instead of two).
+   * Sent first in each run. `requests` are the run's first requests, in
+   * order, when they are known at once (one message wakes the thread
+   * instead of several).
    */
   | {
       readonly type: 'init';
       readonly plan: ShardPlan;
-      readonly first?: { readonly n: number; readonly batchMs: number };
+      readonly requests?: ReadonlyArray<{ readonly n: number; readonly batchMs: number }>;
       /** For a `feed` source: items ready at the start, as a `feed` answer would bring them. */
       readonly feed?: { readonly items: readonly unknown[]; readonly done: boolean };
     }
@@ -180,10 +181,11 @@ export type ToShard =
   | { readonly type: 'feed'; readonly items: readonly unknown[]; readonly done: boolean }
   | { readonly type: 'feedError'; readonly error: SerializedError }
   /**
-   * The run is over: close the shard's pipeline and answer `closed`, which
-   * gives its pooled thread back.
+   * The run is over: close the shard's pipeline and answer `closed` with
+   * the same `id`, which gives its pooled thread back. (A port serves run
+   * after run: the `id` tells which close an answer is for.)
    */
-  | { readonly type: 'close' };
+  | { readonly type: 'close'; readonly id: number };
 
 /** Worker → calling thread. */
 export type FromShard =
@@ -195,8 +197,8 @@ export type FromShard =
   | { readonly type: 'error'; readonly error: SerializedError; readonly hint: string }
   /** A `feed` source wants up to `n` more items. */
   | { readonly type: 'pull'; readonly n: number }
-  /** Answers `close`: the shard is closed, the thread free of it. */
-  | { readonly type: 'closed' };
+  /** Answers the `close` with this `id`: the shard is closed, the thread free of it. */
+  | { readonly type: 'closed'; readonly id: number };
 
 /** Serializes any thrown value so that it survives structured clone. */
 export function serializeError(error: unknown, depth = 0): SerializedError {
