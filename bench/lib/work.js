@@ -2,7 +2,7 @@
 /**
  * The CPU-bound work of pair 3: a fixed number of integer multiply-xor
  * steps, the same module in every contender (pariter loads it with
- * `moduleFn`), so that all of them do the very same work.
+ * `moduleFn` or a shipped function), so that all of them do the very same work.
  */
 const { performance } = require('node:perf_hooks');
 

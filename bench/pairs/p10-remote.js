@@ -12,7 +12,7 @@
  * - CPU-bound: `forEach` of ~1 ms per item on two hosts (one shard, so one
  *   thread, each) against the same on two local shards; whole job time.
  */
-const { cluster, fromRange, moduleFn } = require('pariter');
+const { cluster, fromRange, stateful } = require('pariter');
 const { Pair, afterFirst, now, repeat, inTurn } = require('../lib/common');
 const work = require('../lib/work');
 const {
@@ -32,8 +32,7 @@ module.exports = async function remote({ quick, reps }) {
     cpu: quick ? 300 : 1000,
   };
   const { iters, msPerItem } = work.calibrate(1);
-  const env = { ...process.env, BENCH_BUSY_ITERS: String(iters) };
-  process.env.BENCH_BUSY_ITERS = String(iters);
+  const env = { ...process.env };
   const pair = new Pair(7, 'remote shards (gRPC, loopback)', 'pariter hosts vs raw @grpc/grpc-js');
   pair.params = {
     n,
@@ -47,7 +46,14 @@ module.exports = async function remote({ quick, reps }) {
   const one = cluster([h0.address]);
   const two = cluster([h0.address, h1.address]);
   const client = rawClient(raw.address);
-  const busy = moduleFn(require.resolve('../lib/work'), 'busyItem');
+  // `iters` goes in `context`: a pooled thread started by an earlier pair
+  // would not see an environment variable set now.
+  const workPath = require.resolve('../lib/work');
+  const busyFn = stateful(() => {
+    const { busy } = require(workPath); // once per shard
+    return (x) => busy(x, iters);
+  });
+  const busyOptions = { context: { workPath, iters } };
   try {
     const PULL = 'pariter runOn strict pull';
     const RAW_PULL = 'raw gRPC round trip';
@@ -82,8 +88,11 @@ module.exports = async function remote({ quick, reps }) {
           () => rate(BATCH, fromRange(n.stream, 2).runOn(one).gatherAsync(OPTIONS), n.stream),
         ],
         [RAW_STREAM, () => rate(RAW_STREAM, rawGrpcStream(client, n.stream), n.stream)],
-        [REMOTE_CPU, () => job(REMOTE_CPU, fromRange(n.cpu, 2).forEach(busy).runOn(two))],
-        [LOCAL_CPU, () => job(LOCAL_CPU, fromRange(n.cpu, 2).forEach(busy))],
+        [
+          REMOTE_CPU,
+          () => job(REMOTE_CPU, fromRange(n.cpu, 2).forEach(busyFn, busyOptions).runOn(two)),
+        ],
+        [LOCAL_CPU, () => job(LOCAL_CPU, fromRange(n.cpu, 2).forEach(busyFn, busyOptions))],
       ]),
     );
     for (const metric of [PULL, RAW_PULL, BATCH, RAW_STREAM, REMOTE_CPU, LOCAL_CPU]) {

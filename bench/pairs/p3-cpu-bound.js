@@ -9,7 +9,7 @@
  * creating its workers to having every result and its workers stopped.
  */
 const { Worker } = require('node:worker_threads');
-const { fromRange, moduleFn } = require('pariter');
+const { fromRange, stateful } = require('pariter');
 const { Piscina } = require('piscina');
 const workerpool = require('workerpool');
 const { Pair, now, repeat, inTurn } = require('../lib/common');
@@ -32,14 +32,21 @@ async function timed(fn) {
 module.exports = async function cpuBound({ quick, reps }) {
   const n = quick ? 400 : 1500;
   const { iters, msPerItem } = work.calibrate(1);
-  process.env.BENCH_BUSY_ITERS = String(iters); // read by busyItem in pariter's workers
   const pair = new Pair(
     3,
     'CPU-bound forEach',
     'whole job time, ~1 ms of work per item, 2 threads',
   );
   pair.params = { n, iters, calibratedMsPerItem: +msPerItem.toFixed(3), threads: 2 };
-  const fn = moduleFn(require.resolve('../lib/work'), 'busyItem');
+  // The same module's `busy` in the shards. `iters` goes in `context`: a
+  // pooled thread started by an earlier pair would not see an environment
+  // variable set now (a worker copies the environment when it starts).
+  const workPath = require.resolve('../lib/work');
+  const fn = stateful(() => {
+    const { busy } = require(workPath); // once per shard
+    return (x) => busy(x, iters);
+  });
+  const shardOptions = { context: { workPath, iters } };
 
   const serial = async () => {
     let sum = 0;
@@ -48,13 +55,13 @@ module.exports = async function cpuBound({ quick, reps }) {
   };
   const pariter = (options) => async () => {
     let sum = 0;
-    for await (const h of fromRange(n, 2).forEach(fn).gatherAsync(options)) sum += h;
+    for await (const h of fromRange(n, 2).forEach(fn, shardOptions).gatherAsync(options)) sum += h;
     return sum;
   };
   // Ray's most common read: the deterministic round robin, nothing read ahead.
   const pariterSync = async () => {
     let sum = 0;
-    for await (const h of fromRange(n, 2).forEach(fn).gatherSync()) sum += h;
+    for await (const h of fromRange(n, 2).forEach(fn, shardOptions).gatherSync()) sum += h;
     return sum;
   };
   const piscina = async () => {
