@@ -413,10 +413,11 @@ test.serial(
       .map((line) => JSON.parse(line) as { unsubscribed: number; live: number });
     t.is(ends.length, 2, outcome.stdout);
     t.is(ends[1]?.live, 0);
-    // Each stopped within a doubling of its buffer's first mark
-    // (bufferSize 8 × 2 shards, and 1,024 for LocalIterator.from).
-    t.true((ends[0]?.unsubscribed ?? Infinity) <= 4 * 16, outcome.stdout);
-    t.true((ends[1]?.unsubscribed ?? Infinity) <= 4 * 1024, outcome.stdout);
+    // Each stopped soon after its buffer's first mark (bufferSize 8 × 2
+    // shards, and 1,024 for LocalIterator.from), not when V8 got to it: the
+    // bounds leave room for a loaded machine, where timers run late.
+    t.true((ends[0]?.unsubscribed ?? Infinity) <= 1000, outcome.stdout);
+    t.true((ends[1]?.unsubscribed ?? Infinity) <= 8 * 1024, outcome.stdout);
   },
 );
 

@@ -100,6 +100,8 @@ function mappedPosition(site: NodeJS.CallSite): { line: number; column: number }
   }
 }
 
+const NODE_MODULES = `${path.sep}node_modules${path.sep}`;
+
 /** The answers of a V8 call site that a stack formatter asks for. */
 const SITE_FIELDS = [
   'getTypeName',
@@ -220,7 +222,7 @@ class SiteSnapshot {
 
 /**
  * Records the current stack and returns a function that prints its user
- * frames (at most 4) as stack lines, source mapped as the process maps its
+ * frames (at most 2, outside installed packages when there are such) as stack lines, source mapped as the process maps its
  * own stacks, for an error raised later, asynchronously, on behalf of this
  * call.
  *
@@ -231,8 +233,12 @@ class SiteSnapshot {
  * enough for every run; formatting is paid only for an error.
  */
 export function recordCallers(): () => string {
-  const sites = userSites(callSites(recordCallers, 24))
-    .slice(0, 4)
+  const users = userSites(callSites(recordCallers, 24));
+  // The user's own code first: frames of installed packages (RxJS between an
+  // operator and its subscriber) only when there is nothing else.
+  const own = users.filter((site) => !site.getFileName()?.includes(NODE_MODULES));
+  const sites = (own.length > 0 ? own : users)
+    .slice(0, 2)
     .map((site) => new SiteSnapshot(site) as unknown as NodeJS.CallSite);
   let printed: string | undefined;
   return () => {

@@ -4,11 +4,21 @@
  * the text as an expression a worker can evaluate, the names it uses, and
  * where it was written in the user's file (for stack traces).
  */
-import { parse, parseExpressionAt, tokTypes, tokenizer, type Options } from 'acorn';
+import type * as Acorn from 'acorn';
 import * as fs from 'node:fs';
 import type { CallSiteInfo } from '../common/callerPath';
 
-const ACORN: Options = { ecmaVersion: 'latest', sourceType: 'script' };
+const ACORN: Acorn.Options = { ecmaVersion: 'latest', sourceType: 'script' };
+
+let loaded: typeof Acorn | undefined;
+/**
+ * acorn, loaded on first use: a shard thread that is sent no function (a
+ * range, plain items) starts without it (about 13 ms).
+ */
+function acorn(): typeof Acorn {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return (loaded ??= require('acorn') as typeof Acorn);
+}
 
 // Taken when pariter loads, so that a replaced `Function.prototype.toString`
 // cannot change what is shipped.
@@ -29,7 +39,7 @@ const FUNCTION_NODES = new Set([
 /** True when `text` is, whole, a function, arrow or class expression. */
 function isFunctionExpression(text: string): boolean {
   try {
-    const node = parseExpressionAt(text, 0, ACORN);
+    const node = acorn().parseExpressionAt(text, 0, ACORN);
     return FUNCTION_NODES.has(node.type) && text.slice(node.end).trim() === '';
   } catch {
     return false;
@@ -49,7 +59,7 @@ function methodAsFunction(text: string): string | undefined {
   ] as const) {
     let members: readonly MethodNode[];
     try {
-      const program = parse(`${open}${text}${close}`, ACORN) as unknown as {
+      const program = acorn().parse(`${open}${text}${close}`, ACORN) as unknown as {
         body: [{ expression: { properties?: MethodNode[]; body?: { body: MethodNode[] } } }];
       };
       const expression = program.body[0].expression;
@@ -97,6 +107,7 @@ export function scanTokens(source: string): SourceTokens {
   let usesPrivate = false;
   let importAt: number | undefined;
   try {
+    const { tokenizer, tokTypes } = acorn();
     for (const token of tokenizer(source, ACORN)) {
       if (importAt !== undefined && token.type === tokTypes.parenL) dynamicImports.push(importAt);
       importAt = token.type === tokTypes._import ? token.start : undefined;
