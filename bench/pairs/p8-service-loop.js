@@ -52,7 +52,8 @@ module.exports = async function serviceLoop({ quick, reps }) {
     pair.record(name, 'requests/s', requests / ((now() - start) / 1000));
   };
   try {
-    for (const handle of Object.values(handlers)) for (let i = 0; i < 20; i++) await handle();
+    // A service runs for long: warm each handler up to its steady state (JIT, pool, caches).
+    for (const handle of Object.values(handlers)) for (let i = 0; i < 3000; i++) await handle();
     await repeat(reps, (rep) =>
       inTurn(
         rep,

@@ -393,8 +393,10 @@ export class ShardChannel {
         this.outstanding--;
         this.quota = Math.max(0, this.quota - message.items.length);
         this.chunks.push({ items: message.items, next: 0 });
+        // Its last items: nothing more is asked for (its other requests get `end`).
+        if (message.end) this.ended = true;
         this.updateRef();
-        this.onEvent(message.items.length);
+        this.onEvent(message.items.length + (message.end ? 1 : 0));
         return;
       }
       case 'end':

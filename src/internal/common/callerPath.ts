@@ -233,7 +233,7 @@ class SiteSnapshot {
  * enough for every run; formatting is paid only for an error.
  */
 export function recordCallers(): () => string {
-  const users = userSites(callSites(recordCallers, 24));
+  const users = userSites(callSites(recordCallers, 16));
   // The user's own code first: frames of installed packages (RxJS between an
   // operator and its subscriber) only when there is nothing else.
   const own = users.filter((site) => !site.getFileName()?.includes(NODE_MODULES));

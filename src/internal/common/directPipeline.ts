@@ -52,7 +52,11 @@ export class DirectPipeline {
     } catch (error) {
       this.failure = { error };
     }
-    if (items.length > 0) return { items, done: false };
+    if (items.length > 0) {
+      return this.done && !this.failure
+        ? { items, done: false, ended: true }
+        : { items, done: false };
+    }
     if (this.failure) throw this.failure.error;
     return { items, done: true };
   }

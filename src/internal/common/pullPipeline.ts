@@ -46,6 +46,8 @@ export type PipelineBuilder<T> = (source$: Observable<unknown>, gate: Gate) => O
 export interface Pulled<T> {
   readonly items: T[];
   readonly done: boolean;
+  /** With items: they are the last ones, the next pull is `done`. */
+  readonly ended?: boolean;
 }
 
 const immediate = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
@@ -80,7 +82,11 @@ export class PullPipeline<T> {
     const eager = batchMs === 0 && n > 1;
     const budget = eager ? EAGER_MS : batchMs;
     await this.fill(n, budget > 0 ? performance.now() + budget : undefined, eager);
-    if (this.out.length > 0) return { items: this.out.splice(0, n), done: false };
+    if (this.out.length > 0) {
+      const items = this.out.splice(0, n);
+      const ended = this.out.length === 0 && this.finished && !this.failure;
+      return ended ? { items, done: false, ended } : { items, done: false };
+    }
     if (this.failure) throw this.failure.error;
     return { items: [], done: true };
   }

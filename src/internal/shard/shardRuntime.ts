@@ -181,7 +181,7 @@ function openSession(
       return;
     }
     try {
-      send({ type: 'items', items: pulled.items });
+      send({ type: 'items', items: pulled.items, ...(pulled.ended ? { end: true } : {}) });
     } catch (error) {
       const item = uncloneable(pulled.items);
       fail(

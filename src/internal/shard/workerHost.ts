@@ -34,7 +34,19 @@ interface Reader {
 /** Serves the runs asked for on connectors over `source()`, one at a time. */
 function actorReaders(source: () => Puller<unknown>): (connector: MessagePort) => void {
   let holder: Reader | undefined;
-  const attach = (connector: MessagePort, reader: number, port: MessagePort): void => {
+  const attach = (
+    connector: MessagePort,
+    reader: number,
+    port: MessagePort,
+    again = true,
+  ): void => {
+    if (holder && again) {
+      // The holder's release may be on its way on another port, sent before
+      // this attach (a reader that ended, then told this thread's caller):
+      // look again once the messages that arrived with this one are handled.
+      setImmediate(() => attach(connector, reader, port, false));
+      return;
+    }
     let actorSource: Puller<unknown>;
     try {
       if (holder) {

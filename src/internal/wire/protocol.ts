@@ -189,8 +189,11 @@ export type ToShard =
 
 /** Worker → calling thread. */
 export type FromShard =
-  /** Answers one `request`: between 1 and `n` items. */
-  | { readonly type: 'items'; readonly items: readonly unknown[] }
+  /**
+   * Answers one `request`: between 1 and `n` items; `end` when they are the
+   * shard's last (its other requests are then answered by `end`).
+   */
+  | { readonly type: 'items'; readonly items: readonly unknown[]; readonly end?: boolean }
   /** The shard is exhausted; answers the pending request. */
   | { readonly type: 'end' }
   /** The shard failed; `hint` says what to do. */
