@@ -9,6 +9,7 @@
 import test from 'ava';
 import * as path from 'node:path';
 import { from, of } from 'rxjs';
+import { spawn, Thread, Worker as ThreadsWorker } from 'threads';
 import {
   ArgumentTypeError,
   ShardError,
@@ -272,22 +273,50 @@ test.serial(
   },
 );
 
+test.serial('runOn checks its argument and the cluster its options', (t) => {
+  t.throws(() => fromRange(4).runOn({} as Cluster), { instanceOf: ArgumentTypeError });
+  t.throws(() => fromRange(4).runOn(null as unknown as Cluster), {
+    instanceOf: ArgumentTypeError,
+  });
+  t.throws(() => cluster([]), { instanceOf: RangeError });
+  t.throws(() => cluster(['no-port']), { instanceOf: ArgumentTypeError });
+  t.throws(() => cluster(['127.0.0.1:1'], { keepalive: 1 } as never), {
+    instanceOf: ArgumentTypeError,
+  });
+  t.throws(() => cluster(['127.0.0.1:1'], { keepaliveMs: 0 }), { instanceOf: RangeError });
+  t.is(String(c), 'cluster[2 hosts]');
+  t.throws(() => of(1) && fromRange(2).runOn(c).getShard(2), { instanceOf: RangeError });
+  void UsageError;
+});
+
 test.serial(
-  'runOn checks its argument; actors cannot be moved; remote runs are not sent to other threads',
-  (t) => {
-    t.throws(() => fromRange(4).runOn({} as Cluster), { instanceOf: ArgumentTypeError });
-    t.throws(() => fromRange(4).runOn(null as unknown as Cluster), {
-      instanceOf: ArgumentTypeError,
-    });
-    t.throws(() => cluster([]), { instanceOf: RangeError });
-    t.throws(() => cluster(['no-port']), { instanceOf: ArgumentTypeError });
-    t.throws(() => cluster(['127.0.0.1:1'], { keepalive: 1 } as never), {
-      instanceOf: ArgumentTypeError,
-    });
-    t.throws(() => cluster(['127.0.0.1:1'], { keepaliveMs: 0 }), { instanceOf: RangeError });
-    t.is(String(c), 'cluster[2 hosts]');
-    t.throws(() => of(1) && fromRange(2).runOn(c).getShard(2), { instanceOf: RangeError });
-    void UsageError;
+  'a runOn iterator passed to a worker thread runs on the same hosts from there',
+  async (t) => {
+    type SumWorker = {
+      sum(iterator: unknown): Promise<number>;
+      gatherSum(parallel: unknown): Promise<number>;
+    };
+    const worker = await within(
+      spawn<SumWorker>(new ThreadsWorker('./fixtures/sumWorker.js')),
+      'spawn(sumWorker)',
+    );
+    try {
+      const it = fromRange(100, 4)
+        .forEach((x: number) => x * 2)
+        .runOn(c);
+      const expected = 2 * ((99 * 100) / 2);
+      t.is(await within(worker.gatherSum(it), 'gatherSum of a ParallelIterator'), expected);
+      t.is(await within(worker.sum(it.gatherAsync()), 'sum of its gather'), expected);
+      t.is(
+        await within(worker.sum(it.getShard(1)), 'sum of one shard'),
+        2 * [...Array(25).keys()].reduce((a, i) => a + 25 + i, 0),
+      );
+      // A union of local and remote shards crosses too.
+      const both = fromRange(10, 1).union(fromRange(10, 2).runOn(c));
+      t.is(await within(worker.gatherSum(both), 'a union of local and remote shards'), 90);
+    } finally {
+      await within(Thread.terminate(worker), 'terminate the worker');
+    }
   },
 );
 

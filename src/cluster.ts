@@ -3,7 +3,7 @@ import { actorHandle, type ActorHandle, type ActorMethods } from './actors';
 import { ArgumentRangeError, ArgumentTypeError, ClosedError } from './errors';
 import { HostLink, type LinkOptions, type TlsOptions } from './internal/caller/hostLink';
 import { knownKeys, maxMessageBytes, parseAddress, pem } from './internal/common/remoteOptions';
-import type { ShardPlacement, ShardThread } from './internal/caller/place';
+import type { RemoteShard, ShardPlacement, ShardThread } from './internal/caller/place';
 import { describeValue, nonNegativeInteger, positiveInteger } from './internal/common/validate';
 import type { ParallelIteratorWorker } from './worker';
 
@@ -49,7 +49,7 @@ export class Cluster implements ShardPlacement {
   constructor(
     /** The hosts' addresses, as given. */
     readonly hosts: readonly string[],
-    options: LinkOptions,
+    private readonly options: LinkOptions,
   ) {
     this.links = hosts.map((address) => new HostLink(address, options));
   }
@@ -63,9 +63,14 @@ export class Cluster implements ShardPlacement {
   placeShard(index: number): {
     readonly host: string;
     readonly attach: () => Promise<ShardThread>;
+    readonly remote: RemoteShard;
   } {
     const host = this.hosts[index % this.hosts.length] as string;
-    return { host, attach: async () => this.link(index).openShard() };
+    return {
+      host,
+      attach: async () => this.link(index).openShard(),
+      remote: { address: host, options: this.options },
+    };
   }
 
   /**

@@ -36,6 +36,7 @@ import {
   gatherSync,
 } from './internal/caller/shardRun';
 import { ActorLink } from './internal/caller/actorLink';
+import { sharedLink } from './internal/caller/hostLink';
 import { Repartitioner } from './internal/caller/repartition';
 import { shipFunction } from './internal/wire/shipping';
 import type { ShardPlacement } from './internal/caller/place';
@@ -602,14 +603,13 @@ export class ParallelIterator<T> {
    */
   describe(transfer?: DataPort[]): ParallelDescription {
     for (const template of this.templates) {
-      if (template.feed || (template.attach && !(transfer && template.connect))) {
+      const movable = template.remote !== undefined || (transfer && template.connect);
+      if (template.feed || (template.attach && !movable)) {
         throw new UsageError(
           `${String(this)} cannot be sent to another thread: ${
             template.feed
               ? 'its shards are fed from this thread (fromIterators over a non-array iterable, fromObservable, repartition); read it here, or build it from arrays, ranges and function sources'
-              : template.host !== undefined
-                ? 'its shards run on a cluster; read it here'
-                : 'its shards are actors, which only another actor can read (pass it to spawnActor or an actor method)'
+              : 'its shards are actors, which only another actor can read (pass it to spawnActor or an actor method)'
           }`,
         );
       }
@@ -617,7 +617,8 @@ export class ParallelIterator<T> {
     return {
       name: this.name,
       fromUnion: this.fromUnion,
-      templates: this.templates.map(({ source, repeat, ops, connect }) => {
+      templates: this.templates.map(({ source, repeat, ops, connect, remote }) => {
+        if (remote) return { source, repeat, ops, remote };
         if (!connect || !transfer) return { source, repeat, ops };
         const connector = connect();
         transfer.push(connector);
@@ -629,6 +630,11 @@ export class ParallelIterator<T> {
   /** @internal Rebuilds an iterator from its description. */
   static fromDescription<T>(description: ParallelDescription): ParallelIterator<T> {
     const templates = description.templates.map(({ connector, ...template }): ShardTemplate => {
+      const { remote } = template;
+      if (remote) {
+        // Its host, reached from this thread by a link of its own.
+        return { ...template, host: remote.address, attach: () => sharedLink(remote).openShard() };
+      }
       if (!connector) return template;
       // A description that crossed threads carries real ports.
       const link = new ActorLink(connector as MessagePort);

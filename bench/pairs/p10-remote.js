@@ -33,7 +33,7 @@ module.exports = async function remote({ quick, reps }) {
   };
   const { iters, msPerItem } = work.calibrate(1);
   const env = { ...process.env };
-  const pair = new Pair(7, 'remote shards (gRPC, loopback)', 'pariter hosts vs raw @grpc/grpc-js');
+  const pair = new Pair(10, 'remote shards (gRPC, loopback)', 'pariter hosts vs raw @grpc/grpc-js');
   pair.params = {
     n,
     options: OPTIONS,

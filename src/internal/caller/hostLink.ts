@@ -12,7 +12,7 @@
 import type * as grpc from '@grpc/grpc-js';
 import { ClosedError, UsageError } from '../../errors';
 import { deserializeError, type FromShard, type ShardPort, type ToShard } from '../wire/protocol';
-import type { ActorThread, ExitListener, ShardThread } from './place';
+import type { ActorThread, ExitListener, LinkOptions, RemoteShard, ShardThread } from './place';
 import {
   ACTOR_METADATA,
   channelOptions,
@@ -24,23 +24,7 @@ import {
   type ToActor,
 } from '../wire/service';
 
-/** Client certificates and the CA that signed the hosts' certificates (PEM). */
-export interface TlsOptions {
-  /** PEM of the CA that signed the hosts' certificates. */
-  readonly ca: string | Uint8Array;
-  /** PEM of this client's certificate, for hosts that require mutual TLS. */
-  readonly cert?: string | Uint8Array;
-  /** PEM of this client's private key, with `cert`. */
-  readonly key?: string | Uint8Array;
-}
-
-/** How a cluster connects to its hosts. */
-export interface LinkOptions {
-  readonly tls: TlsOptions | undefined;
-  readonly keepaliveMs: number;
-  readonly connectTimeoutMs: number;
-  readonly maxMessageBytes: number;
-}
+export type { LinkOptions, TlsOptions } from './place';
 
 type HostClient = InstanceType<grpc.ServiceClientConstructor>;
 
@@ -298,4 +282,23 @@ export class HostLink {
     this.calls.clear();
     if (this.client) this.drop(this.client);
   }
+}
+
+/** This thread's links to hosts reached from iterators made in another thread, by host and options. */
+const shared = new Map<string, HostLink>();
+
+/**
+ * The link of this thread to the host of a remote shard described in
+ * another thread (a `runOn` iterator passed to a worker or an actor): one
+ * per host and options, kept for the thread's life like a cluster that is
+ * never closed.
+ */
+export function sharedLink(remote: RemoteShard): HostLink {
+  const key = JSON.stringify([remote.address, remote.options]);
+  let link = shared.get(key);
+  if (!link) {
+    link = new HostLink(remote.address, remote.options);
+    shared.set(key, link);
+  }
+  return link;
 }

@@ -10,7 +10,7 @@ import type { DataPort } from '../common/nodeShapes';
 import type { OpSpec, SourceSpec } from '../wire/protocol';
 import type { Puller } from '../common/pullPipeline';
 import type { ReadOptions, RunScope } from './shardChannel';
-import type { ShardThread } from './place';
+import type { RemoteShard, ShardThread } from './place';
 
 /** @internal What one shard runs, before it is named. */
 export interface ShardTemplate {
@@ -25,6 +25,8 @@ export interface ShardTemplate {
   readonly attach?: () => Promise<ShardThread>;
   /** The host that runs the shard, for a shard on another machine. */
   readonly host?: string;
+  /** For a shard on another machine: how to reach its host, as plain data (for another thread). */
+  readonly remote?: RemoteShard;
   /** For an actor's shard: a new connector to the actor, for another thread. */
   readonly connect?: () => DataPort;
 }
@@ -35,6 +37,8 @@ export interface TemplateDescription {
   readonly repeat: boolean;
   readonly ops: readonly OpSpec[];
   readonly connector?: DataPort;
+  /** For a shard on another machine: its host, reached again from the other thread. */
+  readonly remote?: RemoteShard;
 }
 
 /**

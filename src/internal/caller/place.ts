@@ -114,11 +114,39 @@ export class ActorGoneError extends Error {
  * Where `runOn` places each shard of an iterator: a `Cluster` (from
  * `cluster()`), whose shard `i` runs on host `i % hosts.length`.
  */
+/** Client certificates and the CA that signed the hosts' certificates (PEM). */
+export interface TlsOptions {
+  /** PEM of the CA that signed the hosts' certificates. */
+  readonly ca: string | Uint8Array;
+  /** PEM of this client's certificate, for hosts that require mutual TLS. */
+  readonly cert?: string | Uint8Array;
+  /** PEM of this client's private key, with `cert`. */
+  readonly key?: string | Uint8Array;
+}
+
+/** How a cluster connects to its hosts. */
+export interface LinkOptions {
+  readonly tls: TlsOptions | undefined;
+  readonly keepaliveMs: number;
+  readonly connectTimeoutMs: number;
+  readonly maxMessageBytes: number;
+}
+
+/** A shard's host as plain data: enough to reach it from another thread. */
+export interface RemoteShard {
+  readonly address: string;
+  readonly options: LinkOptions;
+}
+
 export interface ShardPlacement {
-  /** @internal Where shard `index` runs: its host, and how to open a run there. */
+  /**
+   * @internal Where shard `index` runs: its host, how to open a run there,
+   * and how to reach the host from another thread.
+   */
   placeShard(index: number): {
     readonly host: string;
     readonly attach: () => Promise<ShardThread>;
+    readonly remote: RemoteShard;
   };
   /** The printed name, e.g. `cluster[2 hosts]`. */
   toString(): string;
