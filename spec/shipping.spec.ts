@@ -12,6 +12,7 @@ import * as path from 'node:path';
 import { ArgumentTypeError, ShardError, fromItems, fromRange, stateful } from 'pariter';
 import * as ts from 'typescript';
 import { resolveModule } from '../src/internal/common/callerPath';
+import { loadFunction, loadModuleExport } from '../src/internal/wire/shipping';
 import { nativeTypeScript, typeScriptLoader } from '../src/internal/common/typeScript';
 import { runNode } from './helpers/child';
 import { within } from './helpers/hang';
@@ -279,6 +280,25 @@ test.serial(
     }
   },
 );
+
+test('a package not found from the calling file is looked for where pariter runs', async (t) => {
+  // A host on another machine gets the consumer's file name, where nothing
+  // is installed; the packages are installed with the host.
+  const elsewhere = path.join(os.tmpdir(), 'no-such-app', 'main.js');
+  const of = (await loadModuleExport('rxjs', 'of', elsewhere)) as (...xs: number[]) => unknown;
+  t.is(typeof of, 'function');
+  const shipped = await loadFunction({
+    kind: 'source',
+    source: "(x) => require('rxjs').isObservable(x)",
+    context: {},
+    stateful: false,
+    origin: { file: elsewhere, line: 1, column: 1 },
+  });
+  t.is(shipped(of(1)), true);
+  // A package that is nowhere is still the first error, naming the file.
+  const error = await t.throwsAsync(loadModuleExport('no-such-package-xyz', 'x', elsewhere));
+  t.is((error as { code?: unknown }).code, 'MODULE_NOT_FOUND');
+});
 
 test('resolveModule: relative to the calling file, absolute, file: URLs, packages', (t) => {
   const from = path.join(FIXTURES, 'caller.js');

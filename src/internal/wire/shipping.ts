@@ -245,10 +245,47 @@ const requires = new Map<string, NodeJS.Require>();
 const scans = new Map<string, SourceTokens>();
 const compiled = new Map<string, (...args: unknown[]) => unknown>();
 
-/** `require` as the file `from` has it (the working directory's when undefined). */
+/** A bare specifier (a package), not a path. */
+const isBare = (specifier: string): boolean =>
+  !/^\.\.?([\\/]|$)/.test(specifier) &&
+  !path.isAbsolute(specifier) &&
+  !specifier.startsWith('file:');
+
+/**
+ * `require` as the file `from` has it (the working directory's when
+ * undefined). A package that is not found from there is looked for from the
+ * working directory, then next to pariter: a host on another machine runs
+ * the consumer's functions with the consumer's file names, where the
+ * packages are installed with the host instead.
+ */
 function requireFrom(from: string | undefined): NodeJS.Require {
   const file = from ?? path.join(process.cwd(), 'index.js');
-  return remembered(requires, file, () => createRequire(file));
+  return remembered(requires, file, () => {
+    const primary = createRequire(file);
+    const fallbacks = [createRequire(path.join(process.cwd(), 'index.js')), require];
+    const requireFn = ((specifier: string): unknown => {
+      try {
+        return primary(specifier);
+      } catch (error) {
+        const notFound = (error as { code?: unknown }).code === 'MODULE_NOT_FOUND';
+        if (!notFound || !isBare(specifier)) throw error;
+        for (const fallback of fallbacks) {
+          try {
+            return fallback(specifier);
+          } catch {
+            // Not there either: the first error says where it was looked for.
+          }
+        }
+        throw error;
+      }
+    }) as NodeJS.Require;
+    return Object.assign(requireFn, {
+      resolve: primary.resolve,
+      cache: primary.cache,
+      main: primary.main,
+      extensions: primary.extensions,
+    });
+  });
 }
 
 /** Loads a module in this thread: `require` first, `import()` for ES modules. */
