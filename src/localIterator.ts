@@ -123,8 +123,10 @@ export class LocalIterator<T> implements AsyncIterableIterator<T> {
    * A `LocalIterator` over a source in the calling thread, like Ray's
    * `LocalIterator` over a local generator (RLlib's replay buffers and
    * queues): an iterable, an async iterable, a generator function (called on
-   * the first pull), or an Observable (subscribed on the first pull; items it
-   * pushes before they are read wait in order).
+   * the first pull), or an Observable (subscribed on the first pull; an
+   * Observable cannot be paused, so items it pushes before they are read
+   * wait in order, and an iterator dropped unread is found, and
+   * unsubscribed, as that buffer grows).
    *
    * The source may produce {@link NOT_READY} to say "nothing now": local
    * transformations pass it on, a `union` moves on to its other inputs, and
