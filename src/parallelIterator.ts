@@ -564,14 +564,8 @@ export class ParallelIterator<T> {
       started: () => puller !== undefined,
       open: () => {
         if (!puller) {
-          const run = new ShardRun(this.setups(chosen), options, {
-            onClose: (done) => this.runs.delete(done),
-            label,
-            ...(signal ? { signal } : {}),
-            ...(take === undefined ? {} : { take }),
-          });
+          const run = this.openRun(chosen, options, { label, signal, take });
           cell.run = run;
-          this.runs.add(run);
           puller = READERS[read](run, (index) => {
             const actor = handles[index];
             source.actor = actor;
@@ -592,6 +586,28 @@ export class ParallelIterator<T> {
     };
     abandoned.register(source, cell);
     return new LocalIterator<U>(source, [], label);
+  }
+
+  /**
+   * A run over the shards `chosen`, known to `close()` until it stops. Made
+   * here, outside `local`, so that nothing of the run refers to the reader's
+   * source: the run is held by the source's `FinalizationRegistry` entry,
+   * and a run that led back to its source would keep it from ever being
+   * collected (and every closed run with it).
+   */
+  private openRun(
+    chosen: readonly number[],
+    options: ReadOptions,
+    { label, signal, take }: { label: string; signal?: AbortSignal; take?: number },
+  ): ShardRun {
+    const run = new ShardRun(this.setups(chosen), options, {
+      onClose: (done) => this.runs.delete(done),
+      label,
+      ...(signal ? { signal } : {}),
+      ...(take === undefined ? {} : { take }),
+    });
+    this.runs.add(run);
+    return run;
   }
 
   /**

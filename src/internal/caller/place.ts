@@ -110,10 +110,6 @@ export class ActorGoneError extends Error {
   override name = 'ActorGoneError';
 }
 
-/**
- * Where `runOn` places each shard of an iterator: a `Cluster` (from
- * `cluster()`), whose shard `i` runs on host `i % hosts.length`.
- */
 /** Client certificates and the CA that signed the hosts' certificates (PEM). */
 export interface TlsOptions {
   /** PEM of the CA that signed the hosts' certificates. */
@@ -138,6 +134,10 @@ export interface RemoteShard {
   readonly options: LinkOptions;
 }
 
+/**
+ * Where `runOn` places each shard of an iterator: a `Cluster` (from
+ * `cluster()`), whose shard `i` runs on host `i % hosts.length`.
+ */
 export interface ShardPlacement {
   /**
    * @internal Where shard `index` runs: its host, how to open a run there,

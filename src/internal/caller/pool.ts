@@ -46,6 +46,9 @@ export const RELEASE_GRACE_MS = 1000;
  */
 export const START_GRACE_MS = 10_000;
 
+/** The most ports a thread keeps for its next shards. */
+const MAX_SPARES = 2;
+
 /** A pooled worker as the pool drives it (made by {@link SpawnWorker}). */
 export interface PoolWorker {
   /** Hands the worker its end of one more shard's data channel. */
@@ -109,6 +112,21 @@ class PoolThread {
    * long computation delays it).
    */
   answered = false;
+
+  /**
+   * Keeps the port of a shard that closed for the next shard placed here;
+   * beyond {@link MAX_SPARES} (after many shards shared the thread at once)
+   * it is closed instead.
+   */
+  keepSpare(port: MessagePort): void {
+    port.removeAllListeners();
+    if (this.spares.length >= MAX_SPARES) {
+      port.close();
+      return;
+    }
+    port.unref();
+    this.spares.push(port);
+  }
 
   constructor(
     readonly id: number,
@@ -195,9 +213,7 @@ class Slot {
     this.exitListeners = [];
     this.hold(false);
     this.done = true;
-    this.port.removeAllListeners();
-    this.port.unref();
-    this.thread.spares.push(this.port);
+    this.thread.keepSpare(this.port);
     await this.pool.release(this, true);
   }
 
@@ -234,9 +250,7 @@ class Slot {
     clearTimeout(timer);
     if (inTime && sent && !this.death && !this.thread.dead) {
       // The shard answered: nothing of its run is left on the port.
-      this.port.removeAllListeners();
-      this.port.unref();
-      this.thread.spares.push(this.port);
+      this.thread.keepSpare(this.port);
       await this.pool.release(this, true);
       return;
     }
