@@ -33,10 +33,12 @@ export interface ShardThread {
    * Ends the shard: gives its pooled thread back (the thread closes the
    * shard's pipeline and is kept for other runs), or for an actor closes the
    * data port and leaves the actor running. Resolves when that is done.
-   * `idle`: no request of the shard is pending, so a pooled thread may take
-   * its next shard at once (its `close` is already on the way).
+   * `after`: `'idle'` when no request of the shard is pending, so a pooled
+   * thread may take its next shard at once (its `close` is on the way);
+   * `'closed'` when the shard closed its run itself (its last answer said
+   * `closed`), so no `close` is needed.
    */
-  terminate(idle?: boolean): Promise<void>;
+  terminate(after?: 'idle' | 'closed'): Promise<void>;
 }
 
 /**

@@ -171,7 +171,8 @@ class Slot {
         else if (!this.releasing) this.exitListeners.push(listener);
       },
       hold: (held) => this.hold(held),
-      terminate: (idle) => (this.releasing ??= idle ? this.releaseIdle() : this.release()),
+      terminate: (after) =>
+        (this.releasing ??= after ? this.releaseIdle(after === 'closed') : this.release()),
     };
     if (!thread.answered) {
       port.once('message', () => (thread.answered = true));
@@ -203,10 +204,10 @@ class Slot {
    * at once (the thread answers `closed` before anything of the next run,
    * and a channel ignores `closed`).
    */
-  private async releaseIdle(): Promise<void> {
+  private async releaseIdle(closedByShard: boolean): Promise<void> {
     if (this.death || this.thread.dead) return this.release();
     try {
-      this.port.postMessage({ type: 'close', id: ++closes } satisfies ToShard);
+      if (!closedByShard) this.port.postMessage({ type: 'close', id: ++closes } satisfies ToShard);
     } catch {
       return this.release();
     }

@@ -71,6 +71,12 @@ export function requestSize(options: ReadOptions): number {
  */
 const PORT_CLOSE_GRACE_MS = 2000;
 
+/**
+ * How long `close` waits for the last answers of a shard that has ended
+ * (they are on their way) before it tells the shard to close, in ms.
+ */
+const ENDED_ANSWER_MS = 200;
+
 /** What {@link ShardChannel.take} returns when no item is here yet. */
 export const WAIT: unique symbol = Symbol('wait');
 /** What {@link ShardChannel.take} returns once the shard has ended. */
@@ -86,6 +92,11 @@ export class ShardChannel {
   /** Requests sent (or waiting to be sent) and not yet answered. */
   private outstanding = 0;
   private unsent = 0;
+  /** The shard closed its run itself (see `FromShard`'s `closed`). */
+  private shardClosed = false;
+  /** Set while `close` waits for an ended shard's last answers. */
+  private answered: (() => void) | undefined;
+  private answerTimer: NodeJS.Timeout | undefined;
   /** Items of the quota not yet arrived (see {@link ReadOptions.quota}). */
   private quota: number;
   private readonly hasQuota: boolean;
@@ -213,9 +224,22 @@ export class ShardChannel {
     this.closeFeeder();
     this.onEvent(1);
     await this.starting;
+    // A shard that has ended answers its last requests at once, and closes
+    // its run itself with the last: wait for those answers rather than send
+    // a `close` and wait for its answer.
+    if (this.ended && this.outstanding > 0 && this.unsent === 0 && !this.failure && this.port) {
+      await new Promise<void>((resolve) => {
+        this.answered = resolve;
+        this.answerTimer = setTimeout(resolve, ENDED_ANSWER_MS);
+      });
+      clearTimeout(this.answerTimer);
+      this.answered = undefined;
+    }
     // With nothing pending (a shard read to its end, or read strictly), its
-    // thread is free as soon as the shard is told to close.
-    await this.thread?.terminate(this.outstanding === 0 && this.unsent === 0);
+    // thread is free as soon as the shard is told to close, or at once when
+    // it closed its run itself.
+    const idle = this.outstanding === 0 && this.unsent === 0;
+    await this.thread?.terminate(idle ? (this.shardClosed ? 'closed' : 'idle') : undefined);
   }
 
   /** Closes a calling-thread source (a generator's `finally` runs); its own failure to close is of no interest. */
@@ -314,6 +338,8 @@ export class ShardChannel {
         type: 'init',
         plan: this.setup.plan,
         ...(requests.length > 0 ? { requests } : {}),
+        // A pooled thread's run (not an actor's or a host's) may end itself.
+        ...(this.setup.attach ? {} : { mayCloseItself: true }),
         ...(feed ? { feed } : {}),
       });
     } catch (error) {
@@ -387,11 +413,19 @@ export class ShardChannel {
   }
 
   private receive(message: FromShard): void {
+    if (this.closed && this.answered && (message.type === 'end' || message.type === 'items')) {
+      // The last answers of an ended shard, awaited by `close`.
+      this.outstanding--;
+      if (message.closed) this.shardClosed = true;
+      if (this.outstanding === 0) this.answered();
+      return;
+    }
     if (this.closed || this.failure) return;
     switch (message.type) {
       case 'items': {
         this.outstanding--;
         this.quota = Math.max(0, this.quota - message.items.length);
+        if (message.closed) this.shardClosed = true;
         this.chunks.push({ items: message.items, next: 0 });
         // Its last items: nothing more is asked for (its other requests get `end`).
         if (message.end) this.ended = true;
@@ -401,6 +435,7 @@ export class ShardChannel {
       }
       case 'end':
         this.outstanding--;
+        if (message.closed) this.shardClosed = true;
         this.updateRef();
         if (!this.ended) {
           this.ended = true;

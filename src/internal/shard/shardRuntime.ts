@@ -147,6 +147,7 @@ function openSession(
   post: (message: FromShard) => void,
   actorSource: Puller<unknown> | undefined,
   onInit: (() => void) | undefined,
+  onSelfClose: () => void,
 ): Session {
   let feedSource: FeedSource | undefined;
   let failed = false;
@@ -165,6 +166,18 @@ function openSession(
 
   let pipeline: Promise<Pipeline<unknown>> | undefined;
   let queue: Promise<void> = Promise.resolve();
+  const selfClose = (): void => {
+    closeSession();
+    onSelfClose();
+  };
+  /** Requests received and answered: an ended run with none left closes itself. */
+  let received = 0;
+  let answered = 0;
+  let mayCloseItself = false;
+  const request = (n: number, batchMs: number): void => {
+    received++;
+    queue = queue.then(() => serve(n, batchMs));
+  };
 
   const serve = async (n: number, batchMs: number): Promise<void> => {
     if (failed || !pipeline) return;
@@ -176,12 +189,23 @@ function openSession(
       return;
     }
     if (failed) return; // closed while computing: the port may serve another run now
+    answered++;
+    // Ended, and no request of the consumer left unanswered: nothing more can come.
+    const last = mayCloseItself && (pulled.done || pulled.ended === true) && answered === received;
+    const closing = last ? { closed: true } : {};
     if (pulled.done) {
-      send({ type: 'end' });
+      send({ type: 'end', ...closing });
+      if (last) selfClose();
       return;
     }
     try {
-      send({ type: 'items', items: pulled.items, ...(pulled.ended ? { end: true } : {}) });
+      send({
+        type: 'items',
+        items: pulled.items,
+        ...(pulled.ended ? { end: true } : {}),
+        ...closing,
+      });
+      if (last) selfClose();
     } catch (error) {
       const item = uncloneable(pulled.items);
       fail(
@@ -197,6 +221,7 @@ function openSession(
         case 'init': {
           onInit?.();
           const { plan } = message;
+          mayCloseItself = message.mayCloseItself === true;
           const batch = plan.source.kind === 'feed' ? (plan.source.batch ?? 1) : 1;
           const { feed: ready } = message;
           const feed = (): Puller<unknown> => {
@@ -212,13 +237,11 @@ function openSession(
           };
           pipeline = build(plan, feed, actor);
           pipeline.catch((error: unknown) => fail(error));
-          for (const { n, batchMs } of message.requests ?? []) {
-            queue = queue.then(() => serve(n, batchMs));
-          }
+          for (const { n, batchMs } of message.requests ?? []) request(n, batchMs);
           return;
         }
         case 'request':
-          queue = queue.then(() => serve(message.n, message.batchMs));
+          request(message.n, message.batchMs);
           return;
         case 'feed':
         case 'feedError':
@@ -226,24 +249,27 @@ function openSession(
           return;
       }
     },
-    close: () => {
-      closed = true;
-      failed = true;
-      running.delete(fail);
-      feedSource = undefined;
-      pipeline?.then(
-        (p) => p.close(),
-        () => undefined,
-      );
-      pipeline = undefined;
-    },
+    close: closeSession,
   };
+
+  function closeSession(): void {
+    closed = true;
+    failed = true;
+    running.delete(fail);
+    feedSource = undefined;
+    pipeline?.then(
+      (p) => p.close(),
+      () => undefined,
+    );
+    pipeline = undefined;
+  }
 }
 
 /**
  * Serves shards on `port`, one run after the other, until the calling thread
  * closes the port or terminates the worker. Each run starts with `init` and
- * ends with `close`, answered by `closed`: the calling thread may then use
+ * ends with `close`, answered by `closed`, or ends itself once it has ended
+ * and answered every request (its last answer says `closed`): the calling thread may then use
  * the same port for the next run on this thread, so a warm run costs no new
  * channel. A worker serves any number of ports side by side.
  * `actorSource` is the source of a custom actor's worker: it outlives the
@@ -267,7 +293,10 @@ export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?:
     }
     if (message.type === 'init') {
       session?.close();
-      session = openSession(send, actorSource, first ? onInit : undefined);
+      const opened: Session = openSession(send, actorSource, first ? onInit : undefined, () => {
+        if (session === opened) session = undefined;
+      });
+      session = opened;
       first = false;
     }
     session?.handle(message);

@@ -169,6 +169,12 @@ export type ToShard =
       readonly type: 'init';
       readonly plan: ShardPlan;
       readonly requests?: ReadonlyArray<{ readonly n: number; readonly batchMs: number }>;
+      /**
+       * The run may close itself once it has ended and answered every
+       * request (see `closed`): a pooled thread's run, not an actor's or a
+       * host's, whose other end manages the run's end on its own.
+       */
+      readonly mayCloseItself?: boolean;
       /** For a `feed` source: items ready at the start, as a `feed` answer would bring them. */
       readonly feed?: { readonly items: readonly unknown[]; readonly done: boolean };
     }
@@ -191,11 +197,19 @@ export type ToShard =
 export type FromShard =
   /**
    * Answers one `request`: between 1 and `n` items; `end` when they are the
-   * shard's last (its other requests are then answered by `end`).
+   * shard's last (its other requests are then answered by `end`). `closed`
+   * (here or on `end`): the shard has ended and answered every request it
+   * got, so it closed its run itself, as after a `close`: the port is free
+   * for the next run, with no `close` needed.
    */
-  | { readonly type: 'items'; readonly items: readonly unknown[]; readonly end?: boolean }
+  | {
+      readonly type: 'items';
+      readonly items: readonly unknown[];
+      readonly end?: boolean;
+      readonly closed?: boolean;
+    }
   /** The shard is exhausted; answers the pending request. */
-  | { readonly type: 'end' }
+  | { readonly type: 'end'; readonly closed?: boolean }
   /** The shard failed; `hint` says what to do. */
   | { readonly type: 'error'; readonly error: SerializedError; readonly hint: string }
   /** A `feed` source wants up to `n` more items. */
