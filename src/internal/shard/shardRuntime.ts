@@ -299,6 +299,12 @@ export function runShard(port: DataPort, actorSource?: Puller<unknown>, onInit?:
       session = opened;
       first = false;
     }
+    if (!session && message.type === 'request') {
+      // A request sent before its run's end was seen, after the run closed
+      // itself: the run has ended.
+      send({ type: 'end', closed: true });
+      return;
+    }
     session?.handle(message);
   });
 }
