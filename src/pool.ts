@@ -1,8 +1,11 @@
 import type { ResourceLimits } from './internal/common/nodeShapes';
 import { ArgumentRangeError, ArgumentTypeError } from './errors';
 import { defaultPoolConfig, type PoolConfig } from './internal/caller/pool';
+import type { PoolStatistics } from './internal/caller/poolStatistics';
 import { shardPool } from './internal/caller/threadHost';
 import { checkOptions, describeValue, positiveInteger } from './internal/common/validate';
+
+export type { PoolStatistics } from './internal/caller/poolStatistics';
 
 /** Settings of the thread pool, for {@link configurePool}. */
 export interface PoolOptions {
@@ -15,22 +18,6 @@ export interface PoolOptions {
   readonly idleTimeoutMs?: number;
   /** Heap and stack limits of each new thread, as `worker_threads` takes them (default: none). */
   readonly resourceLimits?: ResourceLimits;
-}
-
-/** What {@link poolStats} reports. */
-export interface PoolStatistics {
-  /** Threads in the pool now, idle or busy. */
-  readonly threads: number;
-  /** Threads serving no shard, kept warm. */
-  readonly idle: number;
-  /** Threads serving at least one shard. */
-  readonly busy: number;
-  /** Shards being served. */
-  readonly shards: number;
-  /** Runs (gathers, `getShard`s, `take`s, …) with a shard being served. */
-  readonly runs: number;
-  /** Threads started since the process began (a flat count means threads are reused). */
-  readonly spawned: number;
 }
 
 const OPTION_KEYS = ['maxThreads', 'idleTimeoutMs', 'resourceLimits'] as const;

@@ -29,6 +29,7 @@ import { debuglog } from 'node:util';
 import { MessageChannel, type MessagePort, type ResourceLimits } from 'node:worker_threads';
 import type { FromShard, ToShard } from '../wire/protocol';
 import type { ExitListener, ShardThread } from './place';
+import type { PoolStatistics } from './poolStatistics';
 
 const log = debuglog('pariter');
 
@@ -74,16 +75,6 @@ export interface PoolConfig {
   readonly maxThreads: number;
   readonly idleTimeoutMs: number;
   readonly resourceLimits: ResourceLimits | undefined;
-}
-
-/** What `poolStats()` reports. */
-export interface PoolStats {
-  readonly threads: number;
-  readonly idle: number;
-  readonly busy: number;
-  readonly shards: number;
-  readonly runs: number;
-  readonly spawned: number;
 }
 
 /** The default settings: `max(4, 2 × availableParallelism())` threads, 2 s idle. */
@@ -293,7 +284,7 @@ export class ThreadPool {
     }
   }
 
-  stats(): PoolStats {
+  stats(): PoolStatistics {
     let idle = 0;
     let shards = 0;
     const runs = new Set<object>();

@@ -132,7 +132,7 @@ const SITE_FIELDS = [
  * reads it as one.
  */
 class SiteSnapshot {
-  private readonly answers = new Map<string, unknown>();
+  readonly answers = new Map<string, unknown>();
   private readonly text: string;
 
   constructor(site: NodeJS.CallSite) {
@@ -148,76 +148,16 @@ class SiteSnapshot {
     }
   }
 
-  private answer(field: (typeof SITE_FIELDS)[number]): unknown {
-    return this.answers.get(field);
-  }
-
-  getThis(): undefined {
-    return undefined;
-  }
-  getFunction(): undefined {
-    return undefined;
-  }
-  getTypeName(): unknown {
-    return this.answer('getTypeName');
-  }
-  getFunctionName(): unknown {
-    return this.answer('getFunctionName');
-  }
-  getMethodName(): unknown {
-    return this.answer('getMethodName');
-  }
-  getFileName(): unknown {
-    return this.answer('getFileName');
-  }
-  getLineNumber(): unknown {
-    return this.answer('getLineNumber');
-  }
-  getColumnNumber(): unknown {
-    return this.answer('getColumnNumber');
-  }
-  getEvalOrigin(): unknown {
-    return this.answer('getEvalOrigin');
-  }
-  getScriptNameOrSourceURL(): unknown {
-    return this.answer('getScriptNameOrSourceURL');
-  }
-  getScriptHash(): unknown {
-    return this.answer('getScriptHash');
-  }
-  getEnclosingLineNumber(): unknown {
-    return this.answer('getEnclosingLineNumber');
-  }
-  getEnclosingColumnNumber(): unknown {
-    return this.answer('getEnclosingColumnNumber');
-  }
-  getPosition(): unknown {
-    return this.answer('getPosition');
-  }
-  getPromiseIndex(): unknown {
-    return this.answer('getPromiseIndex');
-  }
-  isToplevel(): unknown {
-    return this.answer('isToplevel');
-  }
-  isEval(): unknown {
-    return this.answer('isEval');
-  }
-  isNative(): unknown {
-    return this.answer('isNative');
-  }
-  isConstructor(): unknown {
-    return this.answer('isConstructor');
-  }
-  isAsync(): unknown {
-    return this.answer('isAsync');
-  }
-  isPromiseAll(): unknown {
-    return this.answer('isPromiseAll');
-  }
   toString(): string {
     return this.text;
   }
+}
+for (const field of [...SITE_FIELDS, 'getThis', 'getFunction']) {
+  Object.defineProperty(SiteSnapshot.prototype, field, {
+    value(this: SiteSnapshot): unknown {
+      return this.answers.get(field); // never set for getThis and getFunction
+    },
+  });
 }
 
 /**
