@@ -38,13 +38,16 @@ function actorReaders(source: () => Puller<unknown>): (connector: MessagePort) =
     connector: MessagePort,
     reader: number,
     port: MessagePort,
-    again = true,
+    looks = 2,
   ): void => {
-    if (holder && again) {
+    if (holder && looks > 0) {
       // The holder's release may be on its way on another port, sent before
-      // this attach (a reader that ended, then told this thread's caller):
-      // look again once the messages that arrived with this one are handled.
-      setImmediate(() => attach(connector, reader, port, false));
+      // this attach (a reader that ended, then told this thread's caller).
+      // It is then already queued on its port, but this thread may have
+      // looked at that port just before it arrived: look again after the
+      // next poll of the ports (an immediate set from a check phase runs
+      // after the next loop's poll phase).
+      setImmediate(() => attach(connector, reader, port, looks - 1));
       return;
     }
     let actorSource: Puller<unknown>;
