@@ -34,12 +34,7 @@ interface Reader {
 /** Serves the runs asked for on connectors over `source()`, one at a time. */
 function actorReaders(source: () => Puller<unknown>): (connector: MessagePort) => void {
   let holder: Reader | undefined;
-  const attach = (
-    connector: MessagePort,
-    reader: number,
-    port: MessagePort,
-    looks = 2,
-  ): void => {
+  const attach = (connector: MessagePort, reader: number, port: MessagePort, looks = 2): void => {
     if (holder && looks > 0) {
       // The holder's release may be on its way on another port, sent before
       // this attach (a reader that ended, then told this thread's caller).
