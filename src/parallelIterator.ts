@@ -661,8 +661,13 @@ export class ParallelIterator<T> {
 
   /**
    * Reads the shards in deterministic round robin, one item each; an
-   * exhausted shard drops out. Each shard computes only the item asked for:
-   * a following local `fn(x_i)` runs before `x_{i+1}` is requested.
+   * exhausted shard drops out. The first pull asks every shard at once, and
+   * a shard is asked for its next item as soon as the consumer pulls after
+   * taking its previous one, so the shards compute in parallel. Each shard
+   * computes only the item asked for: a following local `fn(x_i)` runs
+   * before `x_{i+1}` is requested from that shard. For a barrier between
+   * rounds (nothing of round r + 1 computed before all of round r is
+   * consumed), read with {@link ParallelIterator.batchAcrossShards}.
    *
    * @param options - `signal`: aborting it stops the run (see "Cancellation")
    * @returns a `LocalIterator` over a fresh run

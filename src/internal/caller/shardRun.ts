@@ -258,10 +258,10 @@ function reader(run: ShardRun, step: Step): Puller<unknown> {
 
 /**
  * Deterministic round robin over the active shards; an exhausted shard drops
- * out. Like Ray's `batch_across_shards().flatten()`, each round asks every
- * active shard for its next item at once, so the shards compute in parallel;
- * a shard is asked for its next item only when the consumer pulls after
- * taking its previous one (fetch ordering per shard).
+ * out. The first pull asks every shard at once, and a shard is asked for its
+ * next item as soon as the consumer pulls after taking its previous one
+ * (fetch ordering per shard), so the shards compute in parallel, without a
+ * barrier at the end of each round (`batchAcrossShards` keeps that one).
  */
 export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   const active = run.channels.map((channel, index) => ({ channel, index }));
@@ -270,7 +270,7 @@ export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   const step: Step = () => {
     while (active.length > 0) {
       if (turn >= active.length) turn = 0;
-      if (turn === 0) for (const { channel } of active) channel.topUp();
+      for (const { channel } of active) channel.topUp();
       const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
       const taken = channel.take();
       if (taken === WAIT) return WAITING;
