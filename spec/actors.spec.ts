@@ -349,7 +349,7 @@ test.serial(
       await t.throwsAsync(within(a.exit(1), 'exit()'));
       // Taking 10 asked `a` for its next item, which it may have sent before
       // it exited: that item is read, in its turn, and nothing after it.
-      const after: number[] = [];
+      const after: unknown[] = [];
       const error = await t.throwsAsync(
         within(
           (async () => {
