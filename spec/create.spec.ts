@@ -855,9 +855,13 @@ test.serial('TSDoc example of ParallelIterator.close()', async (t) => {
 });
 
 test.serial('ParallelIterator.close() rejects a pending pull with a ClosedError', async (t) => {
-  const it = fromRange(4, { repeat: true });
+  // Each shard's second item (1 and 3) takes long, so that the pull after
+  // the first round waits for it.
+  const it = fromRange(4, { repeat: true }).forEach(async (x) => {
+    if (x % 2 === 1) await new Promise((resolve) => setTimeout(resolve, 2000));
+    return x;
+  });
   const local = it.gatherSync();
-  // A whole round (one item of each shard), so that the next pull waits for the shards.
   t.deepEqual(await local.next(), { done: false, value: 0 });
   t.deepEqual(await local.next(), { done: false, value: 2 });
   const pending = local.next();

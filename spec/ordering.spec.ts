@@ -249,8 +249,9 @@ test.serial(
     const local = countedForever(c).gatherSync();
     try {
       for (let i = 0; i < 5; i++) t.false((await local.next()).done);
-      // Five items read: two whole rounds and the first item of the third,
-      // whose start asked both shards for one more item.
+      // Five items read, three of shard 0 and two of shard 1: the fifth
+      // pull asked shard 1 for its third item; shard 0 is asked for its
+      // fourth only at the next pull.
       await pause();
       t.deepEqual([Atomics.load(c, 0), Atomics.load(c, 1)], [3, 3]);
       await pause();
