@@ -25,7 +25,10 @@
  * What it shows:
  *
  * - Two fake rollout workers as 2 shards (an endless generator per shard,
- *   running in worker threads, 4 steps per batch, rewards around 1), read with `gatherSync()` (RLlib's `bulk_sync`).
+ *   running in worker threads, 4 steps per batch, rewards around 1), read
+ *   with `gatherSync()`: each worker's batch in round-robin order (RLlib's
+ *   `bulk_sync` concatenates each round's batches, which
+ *   `batchAcrossShards()` gives).
  * - `LocalIterator.from` over a replay buffer in the calling thread that
  *   yields `NOT_READY` until it holds `learningStarts` steps (RLlib's
  *   `Replay`), and afterwards while it has nothing new to replay.
@@ -129,7 +132,7 @@ export async function runDQN(
         yield { worker, steps: 4, rewards: [1, 0.5, 1.5, (i % 3) / 2 + 0.5] };
       }
     })
-    .gatherSync(); // ParallelRollouts(mode="bulk_sync")
+    .gatherSync(); // ParallelRollouts(workers), one batch at a time
 
   const storeOp = rollouts.forEach((batch: SampleBatch) => {
     buffer.add(batch); // StoreToReplayBuffer
