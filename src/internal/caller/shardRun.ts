@@ -267,15 +267,19 @@ export function gatherSync(run: ShardRun, onItem: OnItem): Puller<unknown> {
   const active = run.channels.map((channel, index) => ({ channel, index }));
   /** The position in the current round; 0 starts a new round. */
   let turn = 0;
+  /** The shard of the item the last step returned: the one to ask again. */
+  let last: ShardChannel | undefined;
   const step: Step = () => {
+    if (last) last.topUp();
+    else for (const { channel } of active) channel.topUp();
     while (active.length > 0) {
       if (turn >= active.length) turn = 0;
-      for (const { channel } of active) channel.topUp();
       const { channel, index } = active[turn] as { channel: ShardChannel; index: number };
       const taken = channel.take();
       if (taken === WAIT) return WAITING;
       if (taken !== END) {
         turn++;
+        last = channel;
         onItem(index);
         return taken;
       }
